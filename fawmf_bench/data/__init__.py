@@ -1,0 +1,1 @@
+"""Data layer: registry (datasets.yaml), download and parsing, preprocessing, cache, splits."""
