@@ -1,0 +1,140 @@
+"""Typed view of the hyperparameter file (``hyperparameters.yaml``): one place for every
+method's fixed parameters, its tuning grid and per-dataset overrides.
+
+File layout::
+
+    monitor: {metric: pre@5, every: 5, patience: 4}
+    methods:
+      <method>:
+        params: {name: value, ...}        # fixed values
+        grid: {name: [v1, v2, ...], ...}  # searched on fold 0's validation
+        datasets:
+          <dataset>: {params: {...}, grid: {...}}   # overrides, merged key by key
+
+Every parameter name is checked against the model's constructor; a mistake names the file,
+the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..models import MODELS, model_class
+
+DEFAULT_CONFIG = "hyperparameters.yaml"
+
+
+class ConfigError(ValueError):
+    """The hyperparameter file is unreadable or names something unknown."""
+
+
+@dataclass(frozen=True)
+class MonitorConfig:
+    metric: str = "pre@5"
+    every: int = 5
+    patience: int = 4
+
+
+@dataclass(frozen=True)
+class MethodConfig:
+    """Resolved settings of one method on one dataset."""
+
+    method: str
+    params: dict[str, Any] = field(default_factory=dict)
+    grid: dict[str, list[Any]] = field(default_factory=dict)
+
+    def grid_points(self, tune: bool = True) -> list[dict[str, Any]]:
+        """Every hyperparameter setting to try: params overridden by each grid combination.
+
+        Without tuning (or with an empty grid) this is the single setting ``params``.
+        """
+        if not tune or not self.grid:
+            return [dict(self.params)]
+        names = sorted(self.grid)
+        points = []
+        for values in itertools.product(*(self.grid[n] for n in names)):
+            point = dict(self.params)
+            point.update(zip(names, values))
+            points.append(point)
+        return points
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """The whole file: monitor settings and raw per-method sections."""
+
+    source: str
+    monitor: MonitorConfig
+    methods: dict[str, dict[str, Any]]
+
+    def method(self, method: str, dataset: str) -> MethodConfig:
+        section = self.methods.get(method, {}) or {}
+        params = dict(section.get("params") or {})
+        grid = dict(section.get("grid") or {})
+        override = (section.get("datasets") or {}).get(dataset) or {}
+        params.update(override.get("params") or {})
+        grid.update(override.get("grid") or {})
+        return MethodConfig(method, params, grid)
+
+
+def load_config(path: str | Path | None = None) -> BenchConfig:
+    """Read and validate the hyperparameter file (the packaged default when ``path`` is None)."""
+    if path is None:
+        text = resources.files("fawmf_bench.experiments").joinpath(DEFAULT_CONFIG).read_text()
+        source = f"<package>/{DEFAULT_CONFIG}"
+    else:
+        source = str(path)
+        try:
+            text = Path(path).read_text()
+        except OSError as err:
+            raise ConfigError(f"{source}: cannot read the config file ({err.strerror})") from None
+    try:
+        raw = yaml.safe_load(text) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{source}: not valid YAML: {err}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a mapping at the top level")
+    unknown_top = sorted(set(raw) - {"monitor", "methods"})
+    if unknown_top:
+        raise ConfigError(f"{source}: unknown top-level key(s) {unknown_top}; allowed: ['methods', 'monitor']")
+    monitor_raw = raw.get("monitor") or {}
+    allowed_monitor = set(MonitorConfig.__dataclass_fields__)
+    bad = sorted(set(monitor_raw) - allowed_monitor)
+    if bad:
+        raise ConfigError(f"{source}: monitor: unknown key(s) {bad}; allowed: {sorted(allowed_monitor)}")
+    methods = raw.get("methods") or {}
+    for method, section in methods.items():
+        _check_method_section(source, method, section or {})
+    return BenchConfig(source, MonitorConfig(**monitor_raw), methods)
+
+
+def _check_method_section(source: str, method: str, section: dict[str, Any]) -> None:
+    if method not in MODELS:
+        raise ConfigError(f"{source}: methods.{method}: unknown method; known: {', '.join(MODELS)}")
+    allowed_keys = {"params", "grid", "datasets"}
+    bad = sorted(set(section) - allowed_keys)
+    if bad:
+        raise ConfigError(f"{source}: methods.{method}: unknown key(s) {bad}; allowed: {sorted(allowed_keys)}")
+    allowed = set(model_class(method).param_names())
+    blocks = [(f"methods.{method}", section)] + [
+        (f"methods.{method}.datasets.{name}", sub or {}) for name, sub in (section.get("datasets") or {}).items()
+    ]
+    for where, block in blocks:
+        for kind in ("params", "grid"):
+            values = block.get(kind) or {}
+            if not isinstance(values, dict):
+                raise ConfigError(f"{source}: {where}.{kind}: expected a mapping")
+            for key, value in values.items():
+                if key not in allowed:
+                    raise ConfigError(
+                        f"{source}: {where}.{kind}.{key}: unknown hyperparameter of {method}; "
+                        f"allowed: {', '.join(sorted(allowed))}"
+                    )
+                if kind == "grid" and (not isinstance(value, list) or not value):
+                    raise ConfigError(f"{source}: {where}.grid.{key}: expected a non-empty list of values")

@@ -1,0 +1,148 @@
+"""The unit of work: one (dataset, method, hyperparameter setting, fold, stage) fit.
+
+A :class:`Unit` is frozen and fully describes its computation, so :func:`execute_unit` is a
+pure function of it (plus the data home it reads from): a local process pool runs units
+today, and a cluster engine could run the same function tomorrow.
+
+Stages
+------
+- ``tune``: fit on fold 0's ``fit_train`` with validation monitoring (early stopping, scoring
+  choice) and report the validation metrics; the runner compares grid points by them.
+- ``final``: refit on the whole training fold for the chosen number of epochs with the chosen
+  scoring, and evaluate once on the test fold (the training fold excluded from the ranking).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import zlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..data import load_dataset
+from ..data.splitting import Split, make_splits
+from ..evaluation import evaluate
+from ..models import FitMonitor, make_model
+from .config import MonitorConfig
+
+STAGES = ("tune", "final")
+
+
+@dataclass(frozen=True)
+class Unit:
+    dataset: str
+    method: str
+    params: tuple[tuple[str, Any], ...]
+    fold: int
+    stage: str
+    protocol: str = "cv"
+    n_folds: int = 5
+    seed: int = 0
+    monitor: MonitorConfig = field(default_factory=MonitorConfig)
+    cutoffs: tuple[int, ...] = (5, 10, 20)
+
+    @property
+    def param_dict(self) -> dict[str, Any]:
+        return dict(self.params)
+
+    def describe(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["params"] = self.param_dict
+        return data
+
+    @property
+    def key(self) -> str:
+        """Stable identity of the unit (a hash of everything that defines it)."""
+        blob = json.dumps(self.describe(), sort_keys=True, default=str)
+        return hashlib.sha1(blob.encode()).hexdigest()[:16]
+
+    @property
+    def label(self) -> str:
+        return f"{self.dataset}/{self.method}/{self.stage}/fold{self.fold}"
+
+
+def make_unit(dataset: str, method: str, params: dict[str, Any], fold: int, stage: str, **kw: Any) -> Unit:
+    if stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}; known: {STAGES}")
+    return Unit(dataset, method, tuple(sorted(params.items())), fold, stage, **kw)
+
+
+def model_seed(seed: int, fold: int, method: str) -> int:
+    """Seed of a model's initialisation: derived from (run seed, fold, method) only."""
+    sequence = np.random.SeedSequence([seed, fold, zlib.crc32(method.encode())])
+    return int(sequence.generate_state(1)[0])
+
+
+def load_split(unit: Unit, data_home: Path | None = None):
+    data = load_dataset(unit.dataset, home=data_home)
+    cache_dir = None if data_home is None else Path(data_home) / "splits"
+    splits = make_splits(
+        data.matrix,
+        protocol=unit.protocol,
+        n_folds=unit.n_folds,
+        seed=unit.seed,
+        dataset_checksum=data.checksum,
+        cache_dir=cache_dir,
+    )
+    return data, splits[unit.fold]
+
+
+def execute_unit(unit: Unit, data_home: Path | None = None) -> dict[str, Any]:
+    """Run one unit; returns a record (JSON-safe dict) plus per-user arrays under "_arrays"."""
+    data, split = load_split(unit, data_home)
+    params = unit.param_dict
+    params.setdefault("random_state", model_seed(unit.seed, unit.fold, unit.method))
+    model = make_model(unit.method, **params)
+    cutoffs = unit.cutoffs
+    start = time.perf_counter()
+    if unit.stage == "tune":
+        monitor = _validation_monitor(split, unit.monitor, cutoffs)
+        model.fit(split.fit_train, monitor=monitor)
+        fit_seconds = time.perf_counter() - start
+        result = evaluate(_scorer(model), split.fit_train, split.validation, cutoffs=cutoffs)
+    else:
+        model.fit(split.train)
+        fit_seconds = time.perf_counter() - start
+        result = evaluate(_scorer(model), split.train, split.test, cutoffs=cutoffs)
+    record = {
+        "unit": unit.describe(),
+        "key": unit.key,
+        "metrics": {k: float(v) for k, v in result.means.items()},
+        "n_users": int(len(result.users)),
+        "n_skipped": int(result.n_skipped),
+        "fit_seconds": fit_seconds,
+        "epochs": int(getattr(model, "n_epochs_", 0)),
+        "best_epoch": int(getattr(model, "best_epoch_", 0)),
+        "scoring": getattr(model, "scoring_", None) or model.scorings[0],
+        "trace": getattr(model, "trace_", []),
+        "params": {k: _jsonable(v) for k, v in model.get_params().items()},
+        "dataset_checksum": data.checksum,
+        "split_seed": split.seed,
+        "_arrays": {"users": result.users, **result.per_user},
+    }
+    return record
+
+
+def _scorer(model):
+    scoring = getattr(model, "scoring_", None)
+    return lambda users: model.score(users, scoring=scoring)
+
+
+def _validation_monitor(split: Split, monitor: MonitorConfig, cutoffs: tuple[int, ...]) -> FitMonitor:
+    def on_validation(score_fn):
+        return evaluate(score_fn, split.fit_train, split.validation, cutoffs=cutoffs).means
+
+    return FitMonitor(on_validation, metric=monitor.metric, every=monitor.every, patience=monitor.patience)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
