@@ -90,6 +90,57 @@ def datasets(home: Path | None) -> None:
     _data_errors(action)
 
 
+# --- experiment commands (run) --------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--dataset", "datasets_", multiple=True, default=["synthetic"], show_default=True,
+              help="Dataset name (repeat for several).")
+@click.option("--methods", default="all", show_default=True, help="Comma-separated methods, or 'all'.")
+@click.option("--protocol", default="cv", show_default=True, help="cv (k-fold) or paper (one random 80/20 split).")
+@click.option("--folds", "n_folds", type=click.IntRange(2, 20), default=5, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the splits and of every model.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="Hyperparameter file (default: the packaged one).")
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="Units run in parallel processes.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("results"), show_default=True,
+              help="Results folder; the store lives in OUT/store.")
+@click.option("--no-tune", is_flag=True, help="Use each method's fixed params instead of searching its grid.")
+@click.option("--force", is_flag=True, help="Recompute units even when stored.")
+@click.option("--quiet", is_flag=True, help="No progress display.")
+@click.option("--home", type=click.Path(path_type=Path), help="Data home (default: FAWMF_BENCH_HOME or the user cache).")
+def run(datasets_: tuple[str, ...], methods: str, protocol: str, n_folds: int, seed: int, config_path: Path | None,
+        jobs: int, out: Path, no_tune: bool, force: bool, quiet: bool, home: Path | None) -> None:
+    """Tune every method on fold 0's validation, then run all folds; print a Table-3-style summary."""
+    from .data import load_dataset, resolve_name
+    from .experiments.config import ConfigError, load_config
+    from .experiments.runner import PROTOCOLS, RunFailed, RunSettings, run_benchmark
+    from .experiments.store import ResultStore
+    from .models import MODELS
+    from .report.tables import summary_table
+
+    if protocol not in PROTOCOLS:
+        raise UsageProblem(f"unknown protocol {protocol!r}; known: {', '.join(PROTOCOLS)}")
+    chosen = list(MODELS) if methods == "all" else [m.strip().lower() for m in methods.split(",") if m.strip()]
+    unknown = [m for m in chosen if m not in MODELS]
+    if unknown or not chosen:
+        raise UsageProblem(f"unknown method(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(MODELS)}")
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        raise UsageProblem(str(exc)) from exc
+    names = _data_errors(lambda: [resolve_name(d) for d in datasets_])
+    for name in names:  # fail early, before any work, when a dataset is missing
+        _data_errors(lambda: load_dataset(name, home=home))
+    settings = RunSettings(datasets=names, methods=chosen, protocol=protocol, n_folds=n_folds, seed=seed,
+                           tune=not no_tune, jobs=jobs, force=force, quiet=quiet, config=config, data_home=home)
+    try:
+        records = run_benchmark(settings, ResultStore(out / "store"))
+    except RunFailed as exc:
+        raise click.ClickException(str(exc)) from exc
+    table = summary_table(records)
+    click.echo(table.to_string(index=False))
+
+
 def main() -> None:
     cli(prog_name="fawmf-bench")
 

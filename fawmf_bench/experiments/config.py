@@ -6,6 +6,7 @@ File layout::
     monitor: {metric: pre@5, every: 5, patience: 4}
     methods:
       <method>:
+        monitor: {every: 25}              # optional override of the monitor settings
         params: {name: value, ...}        # fixed values
         grid: {name: [v1, v2, ...], ...}  # searched on fold 0's validation
         datasets:
@@ -48,6 +49,7 @@ class MethodConfig:
     method: str
     params: dict[str, Any] = field(default_factory=dict)
     grid: dict[str, list[Any]] = field(default_factory=dict)
+    monitor: MonitorConfig = field(default_factory=MonitorConfig)
 
     def grid_points(self, tune: bool = True) -> list[dict[str, Any]]:
         """Every hyperparameter setting to try: params overridden by each grid combination.
@@ -80,7 +82,8 @@ class BenchConfig:
         override = (section.get("datasets") or {}).get(dataset) or {}
         params.update(override.get("params") or {})
         grid.update(override.get("grid") or {})
-        return MethodConfig(method, params, grid)
+        monitor = {**vars(self.monitor), **(section.get("monitor") or {}), **(override.get("monitor") or {})}
+        return MethodConfig(method, params, grid, MonitorConfig(**monitor))
 
 
 def load_config(path: str | Path | None = None) -> BenchConfig:
@@ -104,20 +107,24 @@ def load_config(path: str | Path | None = None) -> BenchConfig:
     if unknown_top:
         raise ConfigError(f"{source}: unknown top-level key(s) {unknown_top}; allowed: ['methods', 'monitor']")
     monitor_raw = raw.get("monitor") or {}
-    allowed_monitor = set(MonitorConfig.__dataclass_fields__)
-    bad = sorted(set(monitor_raw) - allowed_monitor)
-    if bad:
-        raise ConfigError(f"{source}: monitor: unknown key(s) {bad}; allowed: {sorted(allowed_monitor)}")
+    _check_monitor(source, "monitor", monitor_raw)
     methods = raw.get("methods") or {}
     for method, section in methods.items():
         _check_method_section(source, method, section or {})
     return BenchConfig(source, MonitorConfig(**monitor_raw), methods)
 
 
+def _check_monitor(source: str, where: str, monitor: dict[str, Any]) -> None:
+    allowed = set(MonitorConfig.__dataclass_fields__)
+    bad = sorted(set(monitor) - allowed)
+    if bad:
+        raise ConfigError(f"{source}: {where}: unknown key(s) {bad}; allowed: {sorted(allowed)}")
+
+
 def _check_method_section(source: str, method: str, section: dict[str, Any]) -> None:
     if method not in MODELS:
         raise ConfigError(f"{source}: methods.{method}: unknown method; known: {', '.join(MODELS)}")
-    allowed_keys = {"params", "grid", "datasets"}
+    allowed_keys = {"params", "grid", "datasets", "monitor"}
     bad = sorted(set(section) - allowed_keys)
     if bad:
         raise ConfigError(f"{source}: methods.{method}: unknown key(s) {bad}; allowed: {sorted(allowed_keys)}")
@@ -126,6 +133,7 @@ def _check_method_section(source: str, method: str, section: dict[str, Any]) -> 
         (f"methods.{method}.datasets.{name}", sub or {}) for name, sub in (section.get("datasets") or {}).items()
     ]
     for where, block in blocks:
+        _check_monitor(source, f"{where}.monitor", block.get("monitor") or {})
         for kind in ("params", "grid"):
             values = block.get(kind) or {}
             if not isinstance(values, dict):

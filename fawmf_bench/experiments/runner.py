@@ -59,12 +59,17 @@ def run_benchmark(settings: RunSettings, store: ResultStore) -> list[dict[str, A
     if settings.protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {settings.protocol!r}; known: {', '.join(PROTOCOLS)}")
     n_folds = 1 if settings.protocol == "paper" else settings.n_folds
-    common = dict(protocol=settings.protocol, n_folds=n_folds, seed=settings.seed, monitor=settings.config.monitor)
+    common = dict(protocol=settings.protocol, n_folds=n_folds, seed=settings.seed)
     tune_units: dict[tuple[str, str], list[Unit]] = {}
+    monitors = {}
     for dataset in settings.datasets:
         for method in settings.methods:
-            points = settings.config.method(method, dataset).grid_points(settings.tune)
-            tune_units[dataset, method] = [make_unit(dataset, method, p, 0, "tune", **common) for p in points]
+            method_config = settings.config.method(method, dataset)
+            monitors[dataset, method] = method_config.monitor
+            tune_units[dataset, method] = [
+                make_unit(dataset, method, p, 0, "tune", monitor=method_config.monitor, **common)
+                for p in method_config.grid_points(settings.tune)
+            ]
 
     with _Executor(settings, store) as executor:
         executor.run([u for units in tune_units.values() for u in units], "tuning")
@@ -72,9 +77,10 @@ def run_benchmark(settings: RunSettings, store: ResultStore) -> list[dict[str, A
         for (dataset, method), units in tune_units.items():
             if not all(store.has(u) for u in units):
                 continue  # its tuning failed; reported by the executor
-            chosen = select_best(store, units, settings.config.monitor.metric)
+            monitor = monitors[dataset, method]
+            chosen = select_best(store, units, monitor.metric)
             folds = settings.folds if settings.folds is not None else range(n_folds)
-            finals += [make_unit(dataset, method, chosen, fold, "final", **common) for fold in folds]
+            finals += [make_unit(dataset, method, chosen, fold, "final", monitor=monitor, **common) for fold in folds]
         executor.run(finals, "folds")
         failures = executor.failures
     if failures:

@@ -14,6 +14,7 @@ Stages
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
@@ -22,12 +23,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numba
 import numpy as np
 
+from ..data import data_home as resolve_data_home
 from ..data import load_dataset
 from ..data.splitting import Split, make_splits
 from ..evaluation import evaluate
-from ..models import FitMonitor, make_model
+from ..models import FitMonitor, make_model, model_class
 from .config import MonitorConfig
 
 STAGES = ("tune", "final")
@@ -80,7 +83,7 @@ def model_seed(seed: int, fold: int, method: str) -> int:
 
 def load_split(unit: Unit, data_home: Path | None = None):
     data = load_dataset(unit.dataset, home=data_home)
-    cache_dir = None if data_home is None else Path(data_home) / "splits"
+    cache_dir = resolve_data_home(data_home) / "splits"
     splits = make_splits(
         data.matrix,
         protocol=unit.protocol,
@@ -96,19 +99,20 @@ def execute_unit(unit: Unit, data_home: Path | None = None) -> dict[str, Any]:
     """Run one unit; returns a record (JSON-safe dict) plus per-user arrays under "_arrays"."""
     data, split = load_split(unit, data_home)
     params = unit.param_dict
-    params.setdefault("random_state", model_seed(unit.seed, unit.fold, unit.method))
+    if "random_state" in model_class(unit.method).param_names():
+        params.setdefault("random_state", model_seed(unit.seed, unit.fold, unit.method))
     model = make_model(unit.method, **params)
     cutoffs = unit.cutoffs
-    start = time.perf_counter()
     if unit.stage == "tune":
+        train, held_out = split.fit_train, split.validation
         monitor = _validation_monitor(split, unit.monitor, cutoffs)
-        model.fit(split.fit_train, monitor=monitor)
-        fit_seconds = time.perf_counter() - start
-        result = evaluate(_scorer(model), split.fit_train, split.validation, cutoffs=cutoffs)
     else:
-        model.fit(split.train)
+        train, held_out, monitor = split.train, split.test, None
+    with _single_thread_if(model.lock_free):
+        start = time.perf_counter()
+        model.fit(train, monitor=monitor)
         fit_seconds = time.perf_counter() - start
-        result = evaluate(_scorer(model), split.train, split.test, cutoffs=cutoffs)
+    result = evaluate(_scorer(model), train, held_out, cutoffs=cutoffs)
     record = {
         "unit": unit.describe(),
         "key": unit.key,
@@ -126,6 +130,18 @@ def execute_unit(unit: Unit, data_home: Path | None = None) -> dict[str, Any]:
         "_arrays": {"users": result.users, **result.per_user},
     }
     return record
+
+
+@contextlib.contextmanager
+def _single_thread_if(condition: bool):
+    """Lock-free (Hogwild) fits are bit-reproducible only on one numba thread."""
+    previous = numba.get_num_threads()
+    if condition:
+        numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
 
 
 def _scorer(model):

@@ -53,6 +53,9 @@ class Recommender(ABC):
     name: ClassVar[str] = ""
     #: scoring variants the model can produce; the first is the default
     scorings: ClassVar[tuple[str, ...]] = ("preference",)
+    #: True for lock-free parallel SGD (Hogwild): bit-reproducible only on one thread, so the
+    #: runner fits such models with numba limited to one thread
+    lock_free: ClassVar[bool] = False
 
     # ----------------------------------------------------------------- parameters
     @classmethod

@@ -26,6 +26,8 @@ from .base import FitMonitor, Recommender, check_train, run_epochs
 class BPR(Recommender):
     """Bayesian personalised ranking MF (see module docstring)."""
 
+    lock_free = True
+
     name = "bpr"
     scorings = ("preference",)
 

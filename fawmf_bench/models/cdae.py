@@ -38,6 +38,8 @@ class CDAE(Recommender):
     scoring: fixed scoring variant or None (only "preference" exists).
     """
 
+    lock_free = True
+
     name = "cdae"
     scorings = ("preference",)
 
