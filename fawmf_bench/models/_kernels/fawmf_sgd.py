@@ -1,0 +1,83 @@
+"""numba kernels of FAWMF's mini-batch stochastic learner (``learner="sgd"``, Figure 4).
+
+A batch is a list of (user, item) pairs: the positives plus sampled unobserved pairs. Its loss
+is the per-pair term of Eq. 5, G_ij (R_ij - x_ij)^2 + eta (1 - G_ij)(eps - x_ij)^2, with
+q_j computed from a community load S that is refreshed once per epoch (the S path of the
+gradient, a sum over all of item j's users, is not back-propagated by the stochastic learner).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+
+@njit(cache=True)
+def fawmf_pair_labels(indptr, indices, users, items, labels):
+    """labels[p] = x_{users[p], items[p]} by binary search in the sorted CSR row."""
+    for p in range(users.size):
+        lo = indptr[users[p]]
+        hi = indptr[users[p] + 1]
+        target = items[p]
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if indices[mid] < target:
+                lo = mid + 1
+            else:
+                hi = mid
+        labels[p] = 1.0 if (lo < indptr[users[p] + 1] and indices[lo] == target) else 0.0
+
+
+@njit(cache=True)
+def fawmf_batch_gradient(users, items, labels, user_factors, item_factors, membership, exposure,
+                         eta, epsilon, d_user_factors, d_item_factors, d_membership, d_exposure):
+    """Accumulate the batch gradient (serial scatter-add; outputs must be zeroed by the caller).
+
+    Per pair: dJ/dR = 2 G (R - x), dJ/dG = (R - x)^2 - eta (eps - x)^2;
+    du_i += dJ/dR v_j, dv_j += dJ/dR u_i, dtheta_i += dJ/dG q_j, dq_j += dJ/dG theta_i.
+    Returns the batch loss (float64).
+    """
+    k_dim = user_factors.shape[1]
+    n_comm = membership.shape[1]
+    loss = 0.0
+    for p in range(users.size):
+        i = users[p]
+        j = items[p]
+        x = labels[p]
+        pred = 0.0
+        for k in range(k_dim):
+            pred += user_factors[i, k] * item_factors[j, k]
+        gamma = 0.0
+        for d in range(n_comm):
+            gamma += membership[i, d] * exposure[j, d]
+        res = pred - x
+        miss = (epsilon - x) * (epsilon - x)
+        loss += gamma * res * res + eta * (1.0 - gamma) * miss
+        d_pred = 2.0 * gamma * res
+        d_gamma = res * res - eta * miss
+        for k in range(k_dim):
+            uk = user_factors[i, k]
+            d_user_factors[i, k] += d_pred * item_factors[j, k]
+            d_item_factors[j, k] += d_pred * uk
+        for d in range(n_comm):
+            d_membership[i, d] += d_gamma * exposure[j, d]
+            d_exposure[j, d] += d_gamma * membership[i, d]
+    return loss
+
+
+@njit(parallel=True, cache=True)
+def fawmf_softmax_backward(membership, d_membership, logits, reg, scale, out):
+    """out_i = theta_i * (dtheta_i - theta_i . dtheta_i) + scale * reg * g_i (softmax chain rule)."""
+    n, n_comm = membership.shape
+    for i in prange(n):
+        dot = 0.0
+        for d in range(n_comm):
+            dot += membership[i, d] * d_membership[i, d]
+        for d in range(n_comm):
+            out[i, d] = (membership[i, d] * (d_membership[i, d] - dot)
+                         + scale * reg * logits[i, d])
+
+
+def fawmf_pair_labels_reference(train, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """NumPy reference of :func:`fawmf_pair_labels`."""
+    return np.asarray(train[users, items]).ravel().astype(np.float64)

@@ -1,0 +1,286 @@
+"""FAWMF: fast adaptively weighted matrix factorization (Chen et al., AAAI 2020).
+
+The confidence weight of datum (i, j) is the exposure probability gamma_ij = theta_i . q_j,
+a function of the data (Eq. 6): theta_i = softmax(g_i) are user i's community memberships,
+q_jd = sigmoid(w_j s_jd + b_j) item j's exposure in community d, s_jd = sum_k alpha_k theta_kd
+x_kj. The objective (Eq. 5 with the authors' eta and L2 terms) is in
+:mod:`fawmf_bench.models.fawmf_gradient`. Learners (Figure 4):
+
+- ``fbgd`` (default): full-batch Adam on the exact gradient computed in
+  O((n + m) K^2 D + |X+| (K + D)) per epoch;
+- ``bgd``: the same gradient over dense n x m matrices (the paper's "original BGD");
+- ``sgd``: mini-batch Adam on the positives plus ``negative_ratio`` x |X+| sampled pairs
+  (``uniform`` or ``itempop`` item sampling), S refreshed once per epoch.
+
+Defaults are the authors' (awmf.m): K = D = 20, eps = 1e-5, eta = 1, learning rates 0.1, L2
+0.01 on U, V, w, b and 0.001 on g; U, V ~ U(0, 0.1), g ~ U(-.5, .5), w ~ U(.01, .02),
+b ~ U(-.5, .5); w is kept >= 1e-5 (projected after every step). ``user_influence=True`` learns
+alpha (Eq. 6; kept >= 0, L2 ``influence_reg`` towards 1); the default fixes alpha = 1 as the
+authors' code does.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit, softmax
+
+from ._kernels.fawmf_sgd import fawmf_batch_gradient, fawmf_pair_labels, fawmf_softmax_backward
+from ._kernels.fbgd import fawmf_adam_step
+from .base import FitMonitor, Recommender, check_train, run_epochs
+from .fawmf_gradient import (
+    PARAMETER_NAMES,
+    FBGDWorkspace,
+    Objective,
+    dense_loss_and_gradient,
+    fbgd_loss_and_gradient,
+    item_exposure,
+)
+
+LEARNERS = ("fbgd", "bgd", "sgd")
+SAMPLERS = ("uniform", "itempop")
+#: dense n x m arrays alive at once in the "bgd" gradient (X, R - X, (R - X)^2, (x - eps)^2, G,
+#: and two temporaries)
+BGD_DENSE_ARRAYS = 7
+_FLOORS = {"exposure_weight": 1e-5, "user_influence": 0.0}
+
+
+class FAWMF(Recommender):
+    """FAWMF with the fBGD, BGD or SGD learner (module docstring)."""
+
+    name = "fawmf"
+    scorings = ("preference", "exposure")
+
+    def __init__(self, *, factors: int = 20, communities: int = 20, epsilon: float = 1e-5,
+                 eta: float = 1.0, learning_rate: float = 0.1, exposure_learning_rate: float = 0.1,
+                 factor_reg: float = 0.01, membership_reg: float = 0.001,
+                 exposure_weight_reg: float = 0.01, exposure_bias_reg: float = 0.01,
+                 user_influence: bool = False, influence_reg: float = 0.01,
+                 learner: str = "fbgd", sampler: str = "uniform", negative_ratio: int = 1,
+                 batch_size: int = 65536, epochs: int = 1000, random_state: int = 0,
+                 scoring: str | None = None, dtype: str = "float32",
+                 bgd_memory_budget_mb: float = 2048.0) -> None:
+        self.factors = factors
+        self.communities = communities
+        self.epsilon = epsilon
+        self.eta = eta
+        self.learning_rate = learning_rate
+        self.exposure_learning_rate = exposure_learning_rate
+        self.factor_reg = factor_reg
+        self.membership_reg = membership_reg
+        self.exposure_weight_reg = exposure_weight_reg
+        self.exposure_bias_reg = exposure_bias_reg
+        self.user_influence = user_influence
+        self.influence_reg = influence_reg
+        self.learner = learner
+        self.sampler = sampler
+        self.negative_ratio = negative_ratio
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.random_state = random_state
+        self.scoring = scoring
+        self.dtype = dtype
+        self.bgd_memory_budget_mb = bgd_memory_budget_mb
+
+    # ----------------------------------------------------------------- validation
+    def _validate(self, train: sp.spmatrix) -> sp.csr_matrix:
+        who = "FAWMF"
+        train = check_train(train, who)
+        if not np.all(train.data == 1):
+            raise ValueError(f"{who}.fit expects a binary matrix (all stored values 1)")
+        for key in ("factors", "communities", "epochs", "batch_size", "negative_ratio"):
+            value = getattr(self, key)
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{who}: {key} must be a positive integer, got {value!r}")
+        for key in ("epsilon", "eta", "learning_rate", "exposure_learning_rate", "factor_reg",
+                    "membership_reg", "exposure_weight_reg", "exposure_bias_reg", "influence_reg"):
+            value = getattr(self, key)
+            if not np.isfinite(value) or value < 0:
+                raise ValueError(f"{who}: {key} must be a finite non-negative number, got {value!r}")
+        if self.learner not in LEARNERS:
+            raise ValueError(f"{who}: learner must be one of {LEARNERS}, got {self.learner!r}")
+        if self.sampler not in SAMPLERS:
+            raise ValueError(f"{who}: sampler must be one of {SAMPLERS}, got {self.sampler!r}")
+        if self.scoring is not None and self.scoring not in self.scorings:
+            raise ValueError(f"{who}: scoring must be None or one of {self.scorings}, got {self.scoring!r}")
+        if np.dtype(self.dtype) not in (np.float32, np.float64):
+            raise ValueError(f"{who}: dtype must be 'float32' or 'float64', got {self.dtype!r}")
+        if self.learner == "bgd":
+            needed = bgd_memory_mb(train.shape, self.dtype)
+            if needed > self.bgd_memory_budget_mb:
+                raise ValueError(
+                    f"{who}(learner='bgd') needs about {needed:,.0f} MB for its dense "
+                    f"{train.shape[0]} x {train.shape[1]} matrices, over bgd_memory_budget_mb="
+                    f"{self.bgd_memory_budget_mb:,.0f}; use learner='fbgd' or raise the budget")
+        return train
+
+    def _objective(self) -> Objective:
+        return Objective(eta=float(self.eta), epsilon=float(self.epsilon),
+                         factor_reg=float(self.factor_reg), membership_reg=float(self.membership_reg),
+                         exposure_weight_reg=float(self.exposure_weight_reg),
+                         exposure_bias_reg=float(self.exposure_bias_reg),
+                         influence_reg=float(self.influence_reg),
+                         learn_influence=bool(self.user_influence))
+
+    # ----------------------------------------------------------------- learning
+    def fit(self, train: sp.spmatrix, monitor: FitMonitor | None = None) -> "FAWMF":
+        """Learn U, V, g, w, b (and alpha) from the binary CSR ``train`` (users x items)."""
+        train = self._validate(train)
+        n, m = train.shape
+        dtype = np.dtype(self.dtype)
+        rng = np.random.default_rng(np.random.SeedSequence(self.random_state))
+        k, d = self.factors, self.communities
+        self.user_factors_ = rng.uniform(0.0, 0.1, (n, k)).astype(dtype)
+        self.item_factors_ = rng.uniform(0.0, 0.1, (m, k)).astype(dtype)
+        self.membership_logits_ = rng.uniform(-0.5, 0.5, (n, d)).astype(dtype)
+        self.exposure_weight_ = rng.uniform(0.01, 0.02, m).astype(dtype)
+        self.exposure_bias_ = rng.uniform(-0.5, 0.5, m).astype(dtype)
+        self.user_influence_ = np.ones(n, dtype)
+        self._train_t = train.T.tocsr()
+        self._train_t.sort_indices()
+        self._version = 0
+        self._exposure_cache: tuple[int, np.ndarray] | None = None
+        params = self._params()
+        self._adam = {key: (np.zeros_like(a), np.zeros_like(a)) for key, a in params.items()}
+        objective = self._objective()
+        step = self._make_step(train, objective, rng)
+        run_epochs(self, step, int(self.epochs), monitor, self.scoring)
+        self._version += 1
+        return self
+
+    def _params(self) -> dict[str, np.ndarray]:
+        return {key: getattr(self, key + "_") for key in PARAMETER_NAMES}
+
+    def _adam_update(self, grads: dict[str, np.ndarray], step: int) -> None:
+        params = self._params()
+        for key, grad in grads.items():
+            rate = self.learning_rate if key in ("user_factors", "item_factors") \
+                else self.exposure_learning_rate
+            first, second = self._adam[key]
+            fawmf_adam_step(params[key].reshape(-1), np.ascontiguousarray(grad).reshape(-1),
+                            first.reshape(-1), second.reshape(-1), float(rate), float(step),
+                            _FLOORS.get(key, -np.inf))
+        self._version += 1
+
+    def _make_step(self, train: sp.csr_matrix, objective: Objective,
+                   rng: np.random.Generator) -> Callable[[int], float]:
+        if self.learner == "fbgd":
+            work = FBGDWorkspace(train, self._train_t, self.factors, self.communities,
+                                 np.dtype(self.dtype))
+
+            def step(epoch: int) -> float:
+                loss, grads = fbgd_loss_and_gradient(work, self._params(), objective)
+                self._adam_update(grads, epoch)
+                return loss
+            return step
+        if self.learner == "bgd":
+            dense = train.toarray().astype(self.dtype)
+
+            def step(epoch: int) -> float:
+                loss, grads = dense_loss_and_gradient(dense, self._params(), objective)
+                self._adam_update(grads, epoch)
+                return loss
+            return step
+        return self._sgd_step(train, objective, rng)
+
+    def _sgd_step(self, train: sp.csr_matrix, objective: Objective,
+                  rng: np.random.Generator) -> Callable[[int], float]:
+        """Mini-batch Adam over the positives plus sampled pairs (module docstring)."""
+        n, m = train.shape
+        pos_users = np.repeat(np.arange(n, dtype=np.int64), np.diff(train.indptr))
+        pos_items = train.indices.astype(np.int64)
+        popularity = np.cumsum(np.bincount(pos_items, minlength=m).astype(np.float64))
+        n_neg = int(self.negative_ratio) * train.nnz
+        counter = {"batches": 0}
+        dtype = np.dtype(self.dtype)
+
+        def step(epoch: int) -> float:
+            if self.sampler == "uniform":
+                neg_items = rng.integers(0, m, n_neg)
+            else:
+                neg_items = np.searchsorted(popularity, rng.random(n_neg) * popularity[-1], side="right")
+            users = np.concatenate([pos_users, np.repeat(pos_users, int(self.negative_ratio))])
+            items = np.concatenate([pos_items, neg_items])
+            labels = np.ones(users.size, dtype)
+            fawmf_pair_labels(train.indptr, train.indices, users[train.nnz:], items[train.nnz:],
+                              labels[train.nnz:])
+            order = rng.permutation(users.size)
+            params = self._params()
+            theta = softmax(params["membership_logits"], axis=1).astype(dtype)
+            load, _ = item_exposure(self._train_t, theta, params)
+            total = 0.0
+            for start in range(0, order.size, int(self.batch_size)):
+                batch = order[start:start + int(self.batch_size)]
+                total += self._sgd_batch(users[batch], items[batch], labels[batch], load,
+                                         batch.size / order.size, objective, counter)
+            return total + objective.penalty(self._params())
+        return step
+
+    def _sgd_batch(self, users: np.ndarray, items: np.ndarray, labels: np.ndarray,
+                   load: np.ndarray, share: float, objective: Objective,
+                   counter: dict[str, int]) -> float:
+        p = self._params()
+        theta = softmax(p["membership_logits"], axis=1).astype(load.dtype)
+        q = expit(p["exposure_weight"][:, None] * load + p["exposure_bias"][:, None]).astype(load.dtype)
+        d_u = share * objective.factor_reg * p["user_factors"]
+        d_v = share * objective.factor_reg * p["item_factors"]
+        d_theta = np.zeros_like(theta)
+        d_q = np.zeros_like(q)
+        loss = fawmf_batch_gradient(users, items, labels, p["user_factors"], p["item_factors"],
+                                    theta, q, objective.eta, objective.epsilon, d_u, d_v,
+                                    d_theta, d_q)
+        d_g = np.empty_like(theta)
+        fawmf_softmax_backward(theta, d_theta, p["membership_logits"], objective.membership_reg,
+                               share, d_g)
+        d_z = d_q * q * (1.0 - q)
+        grads = {"user_factors": d_u, "item_factors": d_v, "membership_logits": d_g,
+                 "exposure_weight": np.sum(d_z * load, axis=1)
+                 + share * objective.exposure_weight_reg * p["exposure_weight"],
+                 "exposure_bias": np.sum(d_z, axis=1)
+                 + share * objective.exposure_bias_reg * p["exposure_bias"]}
+        counter["batches"] += 1
+        self._adam_update(grads, counter["batches"])
+        return float(loss)
+
+    # ----------------------------------------------------------------- inspection
+    def _set_state(self, state: dict[str, Any]) -> None:
+        super()._set_state(state)
+        self._version += 1
+
+    def community_membership(self) -> np.ndarray:
+        """theta = softmax(g), (n, D): each user's membership of the D communities."""
+        return softmax(self.membership_logits_, axis=1).astype(self.user_factors_.dtype)
+
+    def item_community_exposure(self) -> np.ndarray:
+        """Q, (m, D): q_jd = sigmoid(w_j s_jd + b_j), item j's exposure in community d (Eq. 6)."""
+        if self._exposure_cache is None or self._exposure_cache[0] != self._version:
+            _, q = item_exposure(self._train_t, self.community_membership(), self._params())
+            self._exposure_cache = (self._version, q)
+        return self._exposure_cache[1]
+
+    def exposure(self, users: np.ndarray, items: np.ndarray | None = None) -> np.ndarray:
+        """gamma block theta[users] Q[items]^T, (len(users), len(items) or m)."""
+        q = self.item_community_exposure()
+        if items is not None:
+            q = q[np.asarray(items, dtype=np.int64)]
+        return self.community_membership()[np.asarray(users, dtype=np.int64)] @ q.T
+
+    def score(self, users: np.ndarray, scoring: str | None = None) -> np.ndarray:
+        """Scores of ``users``: "preference" u_i . v_j or "exposure" gamma_ij * u_i . v_j (the
+        paper's S1 / S2); default: the variant chosen on validation, else "preference"."""
+        scoring = scoring or getattr(self, "scoring_", None) or self.scorings[0]
+        if scoring not in self.scorings:
+            raise ValueError(f"FAWMF: unknown scoring {scoring!r}; known: {self.scorings}")
+        users = np.asarray(users, dtype=np.int64)
+        preference = self.user_factors_[users] @ self.item_factors_.T
+        if scoring == "preference":
+            return preference
+        theta = softmax(self.membership_logits_[users], axis=1).astype(preference.dtype)
+        return (theta @ self.item_community_exposure().T) * preference
+
+
+def bgd_memory_mb(shape: tuple[int, int], dtype: str | np.dtype) -> float:
+    """MB of dense n x m arrays the ``bgd`` learner holds at once."""
+    return BGD_DENSE_ARRAYS * shape[0] * shape[1] * np.dtype(dtype).itemsize / 2**20
