@@ -94,9 +94,13 @@ def datasets(home: Path | None) -> None:
 
 
 @cli.command()
-@click.option("--dataset", "datasets_", multiple=True, default=["synthetic"], show_default=True,
-              help="Dataset name (repeat for several).")
-@click.option("--methods", default="all", show_default=True, help="Comma-separated methods, or 'all'.")
+@click.option("--experiment", type=click.Choice(["table", "convergence", "k-sweep", "communities"]), default="table",
+              show_default=True, help="table: tune + all folds (Table 3); convergence / k-sweep / communities: "
+              "Figures 4 / 5 / 6 (stored under OUT/store/<dataset>/<experiment>/).")
+@click.option("--dataset", "datasets_", multiple=True,
+              help="Dataset name (repeat for several) [default: synthetic for table, ml-1m for the figures].")
+@click.option("--methods", default="all", show_default=True,
+              help="Comma-separated methods, or 'all' (k-sweep: 'all' means fawmf,eals,wmf).")
 @click.option("--protocol", default="cv", show_default=True, help="cv (k-fold) or paper (one random 80/20 split).")
 @click.option("--folds", "n_folds", type=click.IntRange(2, 20), default=5, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the splits and of every model.")
@@ -108,9 +112,20 @@ def datasets(home: Path | None) -> None:
 @click.option("--force", is_flag=True, help="Recompute units even when stored.")
 @click.option("--quiet", is_flag=True, help="No progress display.")
 @click.option("--home", type=click.Path(path_type=Path), help="Data home (default: FAWMF_BENCH_HOME or the user cache).")
+@click.option("--epochs", type=click.IntRange(1), help="convergence: epochs per learner (default 200); "
+              "communities: fixed epochs (default: a stored FAWMF tuning's best epoch, else 200).")
+@click.option("--every", type=click.IntRange(1), default=5, show_default=True,
+              help="convergence: evaluate on the test part every N epochs.")
+@click.option("--k-values", default="10,20,40,60,80,100", show_default=True, help="k-sweep: comma-separated K values.")
 def run(datasets_: tuple[str, ...], methods: str, protocol: str, n_folds: int, seed: int, config_path: Path | None,
-        jobs: int, out: Path, no_tune: bool, force: bool, quiet: bool, home: Path | None) -> None:
-    """Tune every method on fold 0's validation, then run all folds; print a Table-3-style summary."""
+        jobs: int, out: Path, no_tune: bool, force: bool, quiet: bool, home: Path | None, experiment: str,
+        epochs: int | None, every: int, k_values: str) -> None:
+    """Tune every method on fold 0's validation, then run all folds; print a Table-3-style summary.
+
+    With --experiment convergence | k-sweep | communities, run that figure experiment instead
+    (convergence and communities use the paper protocol's 80/20 split, k-sweep the cv
+    protocol's fold 0); draw the figures with `fawmf-bench report`.
+    """
     from .data import load_dataset, resolve_name
     from .experiments.config import ConfigError, load_config
     from .experiments.runner import PROTOCOLS, RunFailed, RunSettings, run_benchmark
@@ -120,6 +135,11 @@ def run(datasets_: tuple[str, ...], methods: str, protocol: str, n_folds: int, s
 
     if protocol not in PROTOCOLS:
         raise UsageProblem(f"unknown protocol {protocol!r}; known: {', '.join(PROTOCOLS)}")
+    datasets_ = datasets_ or (("synthetic",) if experiment == "table" else ("ml-1m",))
+    if experiment != "table":
+        _run_figure_experiment(experiment, datasets_, methods, n_folds, seed, config_path, out, force, quiet, home,
+                               epochs, every, k_values)
+        return
     chosen = list(MODELS) if methods == "all" else [m.strip().lower() for m in methods.split(",") if m.strip()]
     unknown = [m for m in chosen if m not in MODELS]
     if unknown or not chosen:
@@ -139,6 +159,155 @@ def run(datasets_: tuple[str, ...], methods: str, protocol: str, n_folds: int, s
         raise click.ClickException(str(exc)) from exc
     table = summary_table(records)
     click.echo(table.to_string(index=False))
+
+
+def _run_figure_experiment(experiment: str, datasets_: tuple[str, ...], methods: str, n_folds: int, seed: int,
+                           config_path: Path | None, out: Path, force: bool, quiet: bool, home: Path | None,
+                           epochs: int | None, every: int, k_values: str) -> None:
+    """``run --experiment convergence|k-sweep|communities``: one figure experiment per dataset."""
+    from .data import load_dataset, resolve_name
+    from .experiments import figure_experiments as fx
+    from .experiments.config import ConfigError, load_config
+    from .models import MODELS
+
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        raise UsageProblem(str(exc)) from exc
+    chosen = fx.K_METHODS if methods == "all" else tuple(m.strip().lower() for m in methods.split(",") if m.strip())
+    unknown = [m for m in chosen if m not in MODELS]
+    if experiment == "k-sweep" and (unknown or not chosen):
+        raise UsageProblem(f"unknown method(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(MODELS)}")
+    try:
+        ks = tuple(int(k) for k in k_values.split(",") if k.strip())
+    except ValueError:
+        raise UsageProblem(f"--k-values must be comma-separated integers, got {k_values!r}") from None
+    names = _data_errors(lambda: [resolve_name(d) for d in datasets_])
+    for name in names:  # fail early, before any work, when a dataset is missing
+        _data_errors(lambda: load_dataset(name, home=home))
+    store = out / "store"
+    progress = None if quiet else (lambda label: click.echo(f"  {label}", err=True))
+    common = dict(seed=seed, config=config, data_home=home, force=force, progress=progress)
+    for name in names:
+        try:
+            if experiment == "convergence":
+                frame = fx.run_convergence(store, name, epochs=epochs or 200, every=every, **common)
+                best = frame.groupby(["label", "scoring"])["pre@5"].max().unstack()
+                click.echo(f"{name}: best test pre@5 per learner over {epochs or 200} epochs\n{best.to_string()}")
+            elif experiment == "k-sweep":
+                frame = fx.run_k_sweep(store, name, methods=chosen, k_values=ks, n_folds=n_folds, **common)
+                click.echo(f"{name}: test pre@5 by K (cv fold 0)\n"
+                           f"{frame.pivot_table(index='factors', columns='method', values='pre@5').to_string()}")
+            else:
+                frame = fx.run_communities(store, name, epochs=epochs, **common)
+                click.echo(frame.drop(columns="top_items").to_string(index=False))
+        except ValueError as exc:
+            raise UsageProblem(str(exc)) from exc
+        click.echo(f"stored under {store / name / experiment}; draw it with `fawmf-bench report --out {out}`")
+
+
+# --- report command -------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--out", type=click.Path(path_type=Path), default=Path("results"), show_default=True,
+              help="Folder for the tables, figures and report.html.")
+@click.option("--store", "store_root", type=click.Path(path_type=Path),
+              help="Result store to read (default: OUT/store).")
+@click.option("--target", default="fawmf", show_default=True, help="Method whose Impv% and significance Table 3 shows.")
+@click.option("--home", type=click.Path(path_type=Path), help="Data home (default: FAWMF_BENCH_HOME or the user cache).")
+def report(out: Path, store_root: Path | None, target: str, home: Path | None) -> None:
+    """Write Tables 1-3 (CSV + Markdown), the figures (PNG + SVG) and report.html from the store."""
+    from .report.build import build_report
+
+    store_root = store_root or out / "store"
+    if not store_root.is_dir():
+        raise UsageProblem(f"no result store at {store_root}; run `fawmf-bench run --out {out}` first")
+    try:
+        written = build_report(store_root, out, home=home, target=target.lower())
+    except ValueError as exc:
+        raise UsageProblem(str(exc)) from exc
+    for path in written:
+        click.echo(str(path))
+
+
+# --- regression command ---------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--update", is_flag=True,
+              help="Rerun the suite and overwrite the references (deliberate; review and commit the diff).")
+@click.option("--variation-seeds", type=click.IntRange(0, 20), default=0, show_default=True,
+              help="With --update: re-measure tolerances from N other model seeds and N other split seeds.")
+@click.option("--methods", default="all", show_default=True, help="Comma-separated methods, or 'all'.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="Suite file (default: the packaged regression.yaml).")
+@click.option("--references", type=click.Path(path_type=Path), help="Reference folder (default: results/regression in the repository).")
+@click.option("--all-rows", is_flag=True, help="Print every comparison, not only drops, improvements and missing ones.")
+@click.option("--quiet", is_flag=True, help="No per-unit progress lines.")
+@click.option("--home", type=click.Path(path_type=Path), help="Data home (default: FAWMF_BENCH_HOME or the user cache).")
+def regress(update: bool, variation_seeds: int, methods: str, config_path: Path | None, references: Path | None,
+            all_rows: bool, quiet: bool, home: Path | None) -> None:
+    """Run the fixed regression benchmark and compare each method's metrics with the references.
+
+    Exit code 1 (with the table) when a metric drops beyond its tolerance; improvements are
+    reported and exit 0. Real datasets missing from the data home are fetched first (from
+    FAWMF_BENCH_MIRROR when set).
+    """
+    import time
+
+    from .data import dataset_spec
+    from .data import download as fetch_datasets
+    from .experiments import regression as rg
+    from .experiments.config import ConfigError
+
+    try:
+        config = rg.load_suite_config(config_path)
+    except ConfigError as exc:
+        raise UsageProblem(str(exc)) from exc
+    chosen = list(config.methods.methods) if methods == "all" else [m.strip().lower() for m in methods.split(",") if m.strip()]
+    unknown = [m for m in chosen if m not in config.methods.methods]
+    if unknown or not chosen:
+        raise UsageProblem(f"unknown method(s) {', '.join(unknown) or '(none given)'}; in the suite: {', '.join(config.methods.methods)}")
+    if update and methods != "all":
+        raise UsageProblem("--update refreshes every method; drop --methods")
+    folder = references or rg.DEFAULT_REFERENCES
+    real = [d for d in config.datasets if not _data_errors(lambda: dataset_spec(d)).is_synthetic]
+    _data_errors(lambda: fetch_datasets(real, home=home, progress=False))
+
+    started = time.perf_counter()
+
+    def progress(unit) -> None:
+        if not quiet:
+            click.echo(f"  [{time.perf_counter() - started:6.0f} s] {unit.label}", err=True)
+
+    if update:
+        if variation_seeds == 0 and not (folder / rg.REFERENCE_FILE).exists():
+            raise UsageProblem(f"no references at {folder} to keep tolerances from; use --variation-seeds 3")
+        refs = rg.refresh_references(config, folder, variation_seeds, data_home=home, progress=progress)
+        click.echo(refs.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+        click.echo(f"wrote {folder / rg.REFERENCE_FILE}; review the diff and commit it")
+        return
+    try:
+        refs, meta = rg.read_references(folder)
+    except FileNotFoundError as exc:
+        raise UsageProblem(str(exc)) from exc
+    refs = refs[refs["method"].isin(chosen) & refs["dataset"].isin(list(config.datasets))]
+    folds = rg.run_suite(config, chosen, data_home=home, progress=progress)
+    if meta.get("config_sha1") not in (None, config.text_sha1):
+        click.echo(f"note: {config.source} differs from the file the references were made with", err=True)
+    for dataset, checksum in folds.groupby("dataset")["dataset_checksum"].first().items():
+        if meta.get("datasets", {}).get(dataset, {}).get("checksum") not in (None, checksum):
+            click.echo(f"note: dataset {dataset} differs from the one the references were made with", err=True)
+    comparison = rg.compare(rg.fold_means(folds, config.metrics), refs)
+    flagged = comparison["status"] != "ok"
+    if all_rows or flagged.any():
+        click.echo(rg.format_table(comparison, None if all_rows else ["drop", "improved", "missing", "new"]))
+    click.echo(rg.summary_line(comparison) + f" (suite {folds['fit_seconds'].sum():.0f} s of fitting)")
+    if comparison["status"].eq("improved").any():
+        click.echo("improvements beyond tolerance: refresh the references deliberately with `fawmf-bench regress --update`")
+    if rg.failed(comparison):
+        click.echo("REGRESSION: metrics dropped beyond tolerance (or were not measured)", err=True)
+        sys.exit(1)
 
 
 def main() -> None:

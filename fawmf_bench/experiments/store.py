@@ -65,7 +65,7 @@ class ResultStore:
 
     def records(self, dataset: str | None = None, protocol: str | None = None) -> Iterator[dict[str, Any]]:
         """Every stored record (optionally of one dataset / protocol), in path order."""
-        pattern = f"{dataset or '*'}/{protocol or '*'}/*/*.json"
+        pattern = f"{dataset or '*'}/{protocol or '*'}/*/*-fold*-*.json"  # not selection.json
         for path in sorted(self.root.glob(pattern)):
             record = json.loads(path.read_text())
             record["_path"] = str(path)

@@ -1,11 +1,20 @@
-"""Pure functions from stored records to tables (pandas DataFrames; CSV / Markdown writers)."""
+"""Pure functions from stored records to tables (pandas DataFrames; CSV / Markdown writers).
+
+Every table is a :class:`Table`: a CSV frame of fixed-format strings for machines and a display
+frame with a caption for people. Rows are sorted and no cell holds a timestamp, so the same store
+always gives the same bytes. Table 3 lives in :mod:`fawmf_bench.report.table3`.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+
+from .paper import METHOD_LABELS, dataset_label, paper_match
 
 #: the Table-3 columns, in order, with their printed labels
 TABLE3_METRICS: dict[str, str] = {
@@ -67,3 +76,171 @@ def _mean_std(mean: float, std: float) -> str:
     if np.isnan(std):
         return f"{mean:.4f}"
     return f"{mean:.4f} ± {std:.4f}"
+
+
+# --------------------------------------------------------------------------- writers
+def format_number(value: float | None, spec: str = ".4f") -> str:
+    """Fixed formatting for table cells; missing and NaN values print as an empty cell."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return format(value, spec)
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """CSV of a table of strings (byte-stable: "\\n" line ends, no index)."""
+    return frame.to_csv(index=False, lineterminator="\n")
+
+
+def markdown_text(frame: pd.DataFrame, caption: str = "", notes: Sequence[str] = ()) -> str:
+    """A GitHub Markdown table, the caption above it in bold and notes below (no tabulate needed)."""
+    def cell(value: Any) -> str:
+        return str(value).replace("|", "\\|").replace("\n", " ")
+
+    lines = [f"**{caption}**", ""] if caption else []
+    lines.append("| " + " | ".join(cell(c) for c in frame.columns) + " |")
+    numeric = [i > 0 and all(_looks_numeric(v) for v in frame.iloc[:, i]) for i in range(len(frame.columns))]
+    lines.append("|" + "|".join("---:" if right else "---" for right in numeric) + "|")
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    if notes:
+        lines.append("")
+        lines += [f"{note}  " if i < len(notes) - 1 else note for i, note in enumerate(notes)]
+    return "\n".join(lines) + "\n"
+
+
+def _looks_numeric(value: Any) -> bool:
+    text = str(value).strip()
+    return text in ("", "—") or text[0].isdigit() or text[0] in "+-."
+
+
+@dataclass(frozen=True)
+class Table:
+    """One report table: a CSV frame for machines, a display frame and caption for people."""
+
+    name: str
+    caption: str
+    data: pd.DataFrame
+    display: pd.DataFrame
+    notes: tuple[str, ...] = ()
+
+    def write(self, folder: Path) -> list[Path]:
+        """Write ``<name>.csv`` and ``<name>.md`` into ``folder``; returns their paths."""
+        folder.mkdir(parents=True, exist_ok=True)
+        csv_path, md_path = folder / f"{self.name}.csv", folder / f"{self.name}.md"
+        csv_path.write_text(csv_text(self.data), encoding="utf-8")
+        md_path.write_text(markdown_text(self.display, self.caption, self.notes), encoding="utf-8")
+        return [csv_path, md_path]
+
+
+def method_label(method: str) -> str:
+    return METHOD_LABELS.get(method, method)
+
+
+def _method_key(method: str) -> tuple[int, str]:
+    return (METHOD_ORDER.index(method) if method in METHOD_ORDER else len(METHOD_ORDER), method)
+
+
+# --------------------------------------------------------------------------- Table 1
+def table1(stats: Mapping[str, Mapping[str, Any]]) -> Table:
+    """Dataset statistics after preprocessing next to the paper's Table 1.
+
+    ``stats``: dataset -> {users, items, positives, density} (``InteractionMatrix.stats()``).
+    """
+    rows = []
+    for dataset in sorted(stats):
+        s = stats[dataset]
+        match = paper_match(dataset)
+        paper, stand_in = match if match else (None, False)
+        rows.append({
+            "dataset": dataset,
+            "users": str(int(s["users"])),
+            "items": str(int(s["items"])),
+            "positives": str(int(s["positives"])),
+            "density %": format_number(100.0 * float(s["positives"]) / (int(s["users"]) * int(s["items"])), ".4f"),
+            "paper dataset": (paper.title + (" (ours is a stand-in)" if stand_in else "")) if paper else "",
+            "paper users": str(paper.users) if paper else "",
+            "paper items": str(paper.items) if paper else "",
+            "paper positives": str(paper.positives) if paper else "",
+        })
+    data = pd.DataFrame(rows, columns=_TABLE1_COLUMNS)
+    display = data.copy()
+    for column in ("users", "items", "positives", "paper users", "paper items", "paper positives"):
+        display[column] = [f"{int(v):,}" if v else "" for v in display[column]]
+    display["dataset"] = [dataset_label(d) for d in display["dataset"]]
+    caption = ("Table 1: dataset statistics after preprocessing (every rating a positive, items with < 3 "
+               "interactions dropped) beside the paper's Table 1")
+    notes = ("The paper lists ML-1M before filtering; its 3,952 items is the largest movie id.",)
+    return Table("table1", caption, data, display, notes)
+
+
+_TABLE1_COLUMNS = ["dataset", "users", "items", "positives", "density %", "paper dataset", "paper users",
+                   "paper items", "paper positives"]
+
+
+# --------------------------------------------------------------------------- Table 2
+#: Table 2 of the paper (method characteristics); Item-pop is our addition
+METHOD_CHARACTERISTICS: dict[str, tuple[str, str, str]] = {
+    # method: (adaptive weights?, without sampling?, complexity per epoch)
+    "itempop": ("no", "yes", "O(|X+|)"),
+    "wmf": ("no", "yes", "O((n+m)K^3 + |X+|K^2)"),
+    "eals": ("no", "yes", "O((n+m)K^2 + |X+|K)"),
+    "bpr": ("no", "no", "O((n+m+|X+|)K)"),
+    "cdae": ("no", "no", "O((n+m+|X+|)K)"),
+    "exmf": ("yes", "yes", "O(nmK^3)"),
+    "fawmf": ("yes", "yes", "O((n+m)K^2 D + |X+|(K+D))"),
+}
+
+
+def epoch_seconds(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    """Seconds of every training epoch of the final fits (differences of the traces'
+    cumulative training seconds; evaluation excluded): dataset, protocol, method, fold, seconds."""
+    rows = []
+    for record in records:
+        unit = record["unit"]
+        if unit["stage"] != "final" or not record.get("trace"):
+            continue
+        cumulative = np.array([row["seconds"] for row in record["trace"]], dtype=np.float64)
+        for seconds in np.diff(cumulative, prepend=0.0):
+            rows.append((unit["dataset"], unit["protocol"], unit["method"], unit["fold"], float(seconds)))
+    return pd.DataFrame(rows, columns=["dataset", "protocol", "method", "fold", "seconds"])
+
+
+def preferred_protocol(frame: pd.DataFrame) -> dict[str, str]:
+    """Per dataset the protocol whose runs stand for it in timing tables and figures: "cv" when
+    stored, else the first in sorted order."""
+    chosen = {}
+    for dataset, group in frame.groupby("dataset", sort=True):
+        protocols = sorted(set(group["protocol"]))
+        chosen[dataset] = "cv" if "cv" in protocols else protocols[0]
+    return chosen
+
+
+def table2(records: Iterable[dict[str, Any]], sizes: Mapping[str, Mapping[str, Any]] | None = None) -> Table:
+    """Method characteristics (the paper's Table 2) plus the measured median seconds per
+    epoch of the final fits on each stored dataset (``sizes``: dataset -> stats, for the header)."""
+    records = list(records)
+    finals = final_frame(records)
+    epochs = epoch_seconds(records)
+    protocols = preferred_protocol(finals) if not finals.empty else {}
+    medians = {} if epochs.empty else epochs.groupby(["dataset", "protocol", "method"])["seconds"].median().to_dict()
+    methods = sorted(set(finals["method"]) | set(METHOD_CHARACTERISTICS) if not finals.empty
+                     else METHOD_CHARACTERISTICS, key=_method_key)
+    data_rows, display_rows = [], []
+    for method in methods:
+        adaptive, no_sampling, complexity = METHOD_CHARACTERISTICS.get(method, ("", "", ""))
+        data_row = {"method": method, "adaptive weights": adaptive, "without sampling": no_sampling,
+                    "complexity": complexity}
+        display_row = {"method": method_label(method), **{k: v for k, v in data_row.items() if k != "method"}}
+        for dataset, protocol in protocols.items():
+            median = medians.get((dataset, protocol, method))
+            value = format_number(median, ".4g") if median is not None else ""
+            data_row[f"s/epoch {dataset}"] = value
+            size = (sizes or {}).get(dataset)
+            header = f"s/epoch {dataset}" + (f" ({int(size['users']):,}x{int(size['items']):,})" if size else "")
+            display_row[header] = value or "—"
+        data_rows.append(data_row)
+        display_rows.append(display_row)
+    caption = ("Table 2: characteristics of the methods (paper's Table 2; Item-pop added) and measured median "
+               "seconds per training epoch of the final fits (evaluation excluded)")
+    notes = ("n users, m items, |X+| positives, K factors, D communities. Timing columns use the cv runs "
+             "of each dataset when stored; '—': not run.",)
+    return Table("table2", caption, pd.DataFrame(data_rows), pd.DataFrame(display_rows), notes)
