@@ -100,7 +100,8 @@ def datasets(home: Path | None) -> None:
 @click.option("--dataset", "datasets_", multiple=True,
               help="Dataset name (repeat for several) [default: synthetic for table, ml-1m for the figures].")
 @click.option("--methods", default="all", show_default=True,
-              help="Comma-separated methods, or 'all' (k-sweep: 'all' means fawmf,eals,wmf).")
+              help="Comma-separated methods, or 'all' (k-sweep: 'all' means fawmf,eals,wmf; convergence: "
+              "learners fbgd,bgd,uniform-1x,...,itempop-25x).")
 @click.option("--protocol", default="cv", show_default=True, help="cv (k-fold) or paper (one random 80/20 split).")
 @click.option("--folds", "n_folds", type=click.IntRange(2, 20), default=5, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the splits and of every model.")
@@ -176,7 +177,7 @@ def _run_figure_experiment(experiment: str, datasets_: tuple[str, ...], methods:
         raise UsageProblem(str(exc)) from exc
     chosen = fx.K_METHODS if methods == "all" else tuple(m.strip().lower() for m in methods.split(",") if m.strip())
     unknown = [m for m in chosen if m not in MODELS]
-    if experiment == "k-sweep" and (unknown or not chosen):
+    if experiment == "k-sweep" and (unknown or not chosen):  # convergence: --methods names learners
         raise UsageProblem(f"unknown method(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(MODELS)}")
     try:
         ks = tuple(int(k) for k in k_values.split(",") if k.strip())
@@ -191,7 +192,8 @@ def _run_figure_experiment(experiment: str, datasets_: tuple[str, ...], methods:
     for name in names:
         try:
             if experiment == "convergence":
-                frame = fx.run_convergence(store, name, epochs=epochs or 200, every=every, **common)
+                learners = fx.DEFAULT_LEARNERS if methods == "all" else fx.learners_by_label(list(chosen))
+                frame = fx.run_convergence(store, name, epochs=epochs or 200, every=every, learners=learners, **common)
                 best = frame.groupby(["label", "scoring"])["pre@5"].max().unstack()
                 click.echo(f"{name}: best test pre@5 per learner over {epochs or 200} epochs\n{best.to_string()}")
             elif experiment == "k-sweep":

@@ -16,13 +16,18 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-from matplotlib.figure import Figure
+import matplotlib
 
-from ..experiments.figure_experiments import DEFAULT_LEARNERS
-from .figures import method_color, plot_running_time, save_figure  # noqa: F401 (Agg is set there)
-from .paper import METHOD_LABELS
+matplotlib.use("Agg")  # files only; never needs a display
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from ..experiments.figure_experiments import DEFAULT_LEARNERS  # noqa: E402
+from .figures import method_color, save_figure  # noqa: E402  (PALETTE: one color per method / learner)
+from .paper import METHOD_LABELS  # noqa: E402
 
 CONVERGENCE_STEM = "figure4_convergence"
 K_SWEEP_STEM = "figure5_k_sweep"
@@ -64,8 +69,6 @@ def draw_convergence(frame: pd.DataFrame, metric: str = "pre@5", scoring: str | 
     chosen = choose_scoring(frame, metric) if scoring is None else {label: scoring for label in frame["label"]}
     labels = sorted(set(frame["label"]), key=lambda x: (_LEARNER_ORDER.index(x) if x in _LEARNER_ORDER else 99, x))
     mixed = len(set(chosen.values())) > 1
-    import matplotlib.pyplot as plt
-
     figure, (by_epoch, by_time) = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained", sharey=True)
     for label in labels:
         curve = frame[(frame["label"] == label) & (frame["scoring"] == chosen.get(label))].sort_values("epoch")
@@ -95,8 +98,6 @@ def draw_k_sweep(frame: pd.DataFrame, metric: str = "pre@5") -> Figure:
     """Figure 5: test ``metric`` versus the number of factors K per method (mean over the
     stored folds / seeds). ``frame``: ``load_k_sweep``'s rows (method, factors, metrics)."""
     _require(frame, ["method", "factors", metric], "k-sweep")
-    import matplotlib.pyplot as plt
-
     means = frame.groupby(["method", "factors"])[metric].mean().reset_index()
     order = list(METHOD_LABELS)
     methods = sorted(set(means["method"]), key=lambda m: (order.index(m) if m in order else 99, m))
@@ -120,8 +121,6 @@ def draw_communities(summary: pd.DataFrame, top_items: pd.DataFrame | None = Non
     """Figure 6: one table row per community (members, share of women, mean age code, the
     top exposed titles), with a bubble panel of age against gender (bubble area: members)."""
     _require(summary, ["community", "size", "female_share", "mean_age_code"], "communities")
-    import matplotlib.pyplot as plt
-
     titles = _top_titles(summary, top_items)
     rows = [[str(r.community), f"{r.size:.0f}", _percent(r.female_share), _number(r.mean_age_code),
              "; ".join(textwrap.shorten(t, width, placeholder="...") for t in titles.get(r.community, []))]

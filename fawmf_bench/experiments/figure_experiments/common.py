@@ -1,0 +1,66 @@
+"""Shared pieces of the figure experiments: where they write, how a piece is keyed and saved."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...data import InteractionMatrix, load_dataset
+from ...data import data_home as resolve_data_home
+from ...data.splitting import Split, make_splits
+from ..store import _atomic_write, _json_default, provenance
+
+
+def experiment_dir(store_root: str | Path, dataset: str, experiment: str) -> Path:
+    """``<store>/<dataset>/<experiment>``: one level above where the runner's records live."""
+    return Path(store_root) / dataset / experiment
+
+
+def settings_key(settings: dict[str, Any]) -> str:
+    """Stable identity of a piece: a hash of everything that defines its computation."""
+    blob = json.dumps(settings, sort_keys=True, default=_json_default)
+    return hashlib.sha1(blob.encode()).hexdigest()[:16]
+
+
+def write_json(path: Path, payload: dict[str, Any]) -> None:
+    """Write ``payload`` (plus provenance) atomically as indented JSON."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps({**payload, "provenance": provenance()}, indent=1, sort_keys=True, default=_json_default)
+    _atomic_write(path, lambda f: f.write(text.encode()))
+
+
+def write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write(path, lambda f: f.write(text.encode()))
+
+
+def read_piece(path: Path, key: str) -> dict[str, Any] | None:
+    """The stored piece at ``path`` when it was computed with ``key``, else None."""
+    if not path.exists():
+        return None
+    record = json.loads(path.read_text())
+    return record if record.get("key") == key else None
+
+
+def load_split(dataset: str | InteractionMatrix, protocol: str, n_folds: int, seed: int, fold: int = 0,
+               data_home: Path | None = None) -> tuple[InteractionMatrix, Split]:
+    """The dataset and one fold of its ``protocol`` split (cached in the data home)."""
+    data = dataset if isinstance(dataset, InteractionMatrix) else load_dataset(dataset, home=data_home)
+    cache_dir = resolve_data_home(data_home) / "splits"
+    splits = make_splits(data.matrix, protocol=protocol, n_folds=1 if protocol == "paper" else n_folds, seed=seed,
+                         dataset_checksum=data.checksum, cache_dir=cache_dir)
+    return data, splits[fold]
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value

@@ -1,0 +1,144 @@
+"""Figure 4: FAWMF's held-out Pre@5 versus epochs and versus training seconds per learner.
+
+Learners (:class:`Learner`): fBGD, the original dense BGD, and mini-batch SGD with
+``uniform`` or ``itempop`` negative sampling at 1X / 5X / 25X the positives. Every learner
+starts from the same initialisation, trains a fixed budget of ``epochs`` on the training part
+of the ``paper`` split (one random 80/20 split) and is evaluated on its test part every
+``every`` epochs.
+
+Evaluating on the test part is allowed here, as in the paper's figure, because nothing is
+selected from it: the monitor's patience exceeds the number of evaluations, so no learner
+stops early, and the curves are reported as they are (the best-epoch snapshot that
+:func:`~fawmf_bench.models.base.run_epochs` keeps is never used). ``seconds`` is the
+cumulative training time from the model's ``trace_`` (evaluation excluded).
+
+Output: ``<store>/<dataset>/convergence/<learner label>.json``, one per learner, each with
+its trace; a rerun skips the learners stored with the same settings.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+from ...data import InteractionMatrix
+from ...evaluation import evaluate
+from ...models import FitMonitor, make_model
+from ..config import BenchConfig, load_config
+from ..units import model_seed
+from .common import experiment_dir, jsonable, load_split, read_piece, settings_key, write_json
+
+CONVERGENCE = "convergence"
+METHOD = "fawmf"
+CUTOFFS = (5,)
+
+
+@dataclass(frozen=True)
+class Learner:
+    """One curve of Figure 4: a FAWMF learner and, for ``sgd``, its negative sampling."""
+
+    learner: str
+    sampler: str = "uniform"
+    negative_ratio: int = 1
+
+    @property
+    def label(self) -> str:
+        """"fbgd", "bgd", or "<sampler>-<ratio>x" for SGD (the palette's keys)."""
+        return self.learner if self.learner != "sgd" else f"{self.sampler}-{self.negative_ratio}x"
+
+    def params(self) -> dict[str, Any]:
+        if self.learner != "sgd":
+            return {"learner": self.learner}
+        return {"learner": "sgd", "sampler": self.sampler, "negative_ratio": self.negative_ratio}
+
+
+DEFAULT_LEARNERS: tuple[Learner, ...] = (
+    Learner("fbgd"), Learner("bgd"),
+    *(Learner("sgd", sampler, ratio) for sampler in ("uniform", "itempop") for ratio in (1, 5, 25)),
+)
+
+
+def learners_by_label(labels: list[str] | tuple[str, ...]) -> tuple[Learner, ...]:
+    """The default learners named by ``labels`` (e.g. ["fbgd", "uniform-5x"]), in that order."""
+    known = {learner.label: learner for learner in DEFAULT_LEARNERS}
+    unknown = [label for label in labels if label not in known]
+    if unknown or not labels:
+        raise ValueError(f"unknown learner(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(known)}")
+    return tuple(known[label] for label in labels)
+
+
+def run_convergence(store_root: str | Path, dataset: str | InteractionMatrix = "ml-1m", epochs: int = 200,
+                    every: int = 5, seed: int = 0, learners: tuple[Learner, ...] = DEFAULT_LEARNERS,
+                    config: BenchConfig | None = None, data_home: Path | None = None, force: bool = False,
+                    progress: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """Fit every learner for ``epochs`` epochs and store its test curve; returns
+    :func:`load_convergence`'s frame of the learners asked for.
+
+    Hyperparameters other than the learner's are the ``fawmf`` section of ``config`` for the
+    dataset (its ``epochs`` replaced by ``epochs``); the model seed is the runner's seed of
+    fold 0, so every learner starts from the same point.
+    """
+    if epochs < 1 or every < 1:
+        raise ValueError(f"epochs and every must be positive, got epochs={epochs}, every={every}")
+    config = config or load_config()
+    data, split = load_split(dataset, "paper", 1, seed, data_home=data_home)
+    folder = experiment_dir(store_root, data.name, CONVERGENCE)
+    base = dict(config.method(METHOD, data.name).params)
+    base.update(epochs=int(epochs), random_state=model_seed(seed, 0, METHOD))
+    for learner in learners:
+        params = {**base, **learner.params()}
+        settings = {"params": params, "every": int(every), "seed": int(seed), "dataset_checksum": data.checksum,
+                    "cutoffs": CUTOFFS}
+        key = settings_key(settings)
+        path = folder / f"{learner.label}.json"
+        if not force and read_piece(path, key) is not None:
+            continue
+        if progress:
+            progress(f"{data.name}/{CONVERGENCE}/{learner.label}")
+        record = _fit_learner(params, split, int(every), int(epochs))
+        write_json(path, {"experiment": CONVERGENCE, "dataset": data.name, "label": learner.label,
+                          "learner": learner.learner, "key": key,
+                          "sampler": learner.sampler if learner.learner == "sgd" else None,
+                          "negative_ratio": learner.negative_ratio if learner.learner == "sgd" else None, "settings": settings,
+                          "split_seed": split.seed, **record})
+    frame = load_convergence(store_root, data.name)
+    return frame[frame["label"].isin([lr.label for lr in learners])].reset_index(drop=True)
+
+
+def _fit_learner(params: dict[str, Any], split, every: int, epochs: int) -> dict[str, Any]:
+    """Fit one learner with a test-set monitor that never stops early (module docstring)."""
+    def on_test(score_fn):
+        return evaluate(score_fn, split.train, split.test, cutoffs=CUTOFFS).means
+
+    monitor = FitMonitor(on_test, metric=f"pre@{CUTOFFS[0]}", every=every, patience=epochs // every + 2)
+    model = make_model(METHOD, **params)
+    start = time.perf_counter()
+    model.fit(split.train, monitor=monitor)
+    wall = time.perf_counter() - start
+    return {"trace": jsonable(model.trace_), "fit_seconds": float(model.fit_seconds_), "wall_seconds": wall,
+            "epochs": int(model.n_epochs_), "params": jsonable(model.get_params())}
+
+
+def load_convergence(store_root: str | Path, dataset: str) -> pd.DataFrame:
+    """Tidy frame of the stored curves: one row per (learner, evaluated epoch, scoring) with
+    columns label, learner, sampler, negative_ratio, epoch, seconds, loss, scoring and the
+    metrics (pre@5, rec@5, ndcg@5, ...); empty when nothing is stored."""
+    rows = []
+    for path in sorted(experiment_dir(store_root, dataset, CONVERGENCE).glob("*.json")):
+        record = json.loads(path.read_text())
+        for row in record["trace"]:
+            metrics: dict[str, dict[str, float]] = {}
+            for name, value in row.items():
+                if "/" in name:
+                    scoring, metric = name.split("/", 1)
+                    metrics.setdefault(scoring, {})[metric] = value
+            for scoring, values in metrics.items():
+                rows.append({"label": record["label"], "learner": record["learner"], "sampler": record["sampler"],
+                             "negative_ratio": record["negative_ratio"], "epoch": row["epoch"],
+                             "seconds": row["seconds"], "loss": row["loss"], "scoring": scoring, **values})
+    return pd.DataFrame(rows)

@@ -1,0 +1,72 @@
+"""Figures 4-6 render without a display from frames shaped like the experiments' output."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fawmf_bench.report.figure_plots import (
+    choose_scoring,
+    draw_convergence,
+    learner_label,
+    plot_communities,
+    plot_convergence,
+    plot_k_sweep,
+)
+
+
+def _convergence_frame() -> pd.DataFrame:
+    rows = []
+    for label, learner, rate in (("fbgd", "fbgd", 1.0), ("bgd", "bgd", 1.0), ("uniform-5x", "sgd", 0.5)):
+        for epoch in (5, 10, 15):
+            for scoring, bonus in (("preference", 0.0), ("exposure", 0.01 if label == "uniform-5x" else -0.01)):
+                rows.append({"label": label, "learner": learner, "epoch": epoch, "seconds": epoch * rate,
+                             "loss": 1.0 / epoch, "scoring": scoring, "pre@5": 0.02 * epoch * rate + bonus})
+    return pd.DataFrame(rows)
+
+
+def _assert_written(paths, stem):
+    assert [p.name for p in paths] == [f"{stem}.png", f"{stem}.svg"]
+    assert all(p.stat().st_size > 1000 for p in paths)
+    assert paths[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_convergence_writes_png_and_svg(tmp_path):
+    paths = plot_convergence(_convergence_frame(), tmp_path)
+    _assert_written(paths, "figure4_convergence")
+
+
+def test_choose_scoring_takes_the_better_curve_per_learner():
+    chosen = choose_scoring(_convergence_frame())
+    assert chosen == {"fbgd": "preference", "bgd": "preference", "uniform-5x": "exposure"}
+    figure = draw_convergence(_convergence_frame())
+    legend = [t.get_text() for t in figure.legends[0].get_texts()]
+    assert legend == ["fBGD [preference]", "BGD (original) [preference]", "Uniform-5X [exposure]"]
+
+
+def test_learner_label():
+    assert [learner_label(x) for x in ("fbgd", "bgd", "itempop-25x")] == ["fBGD", "BGD (original)", "Itempop-25X"]
+
+
+def test_plot_k_sweep_averages_and_writes(tmp_path):
+    frame = pd.DataFrame([{"method": m, "factors": k, "fold": 0, "pre@5": 0.1 + k / 1000 + (m == "fawmf") * 0.01}
+                          for m in ("wmf", "eals", "fawmf") for k in (10, 20, 40)])
+    _assert_written(plot_k_sweep(frame, tmp_path), "figure5_k_sweep")
+
+
+def test_plot_communities_with_and_without_side_information(tmp_path):
+    summary = pd.DataFrame({"community": range(4), "size": [10.0, 20.0, 5.0, 1.0], "argmax_members": [9, 21, 5, 0],
+                            "female_share": [0.2, 0.5, 0.3, 0.9], "mean_age_code": [25.0, 30.5, 18.2, 40.0],
+                            "top_items": ["A very long movie title that goes on (1999) (Drama); B (Comedy)"] * 4})
+    top = pd.DataFrame({"community": np.repeat(range(4), 2), "rank": [1, 2] * 4, "title": ["A", "B"] * 4})
+    _assert_written(plot_communities((summary, top), tmp_path / "with"), "figure6_communities")
+    bare = summary.assign(female_share=np.nan, mean_age_code=np.nan)
+    _assert_written(plot_communities(bare, tmp_path / "bare"), "figure6_communities")
+
+
+def test_empty_data_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="no convergence data"):
+        plot_convergence(pd.DataFrame(), tmp_path)
+    with pytest.raises(ValueError, match="lacks column"):
+        plot_k_sweep(pd.DataFrame({"method": ["wmf"]}), tmp_path)
