@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,14 @@ from .sources import Artifact, fetch, local_artifact, mirror
 
 def _generate(spec: DatasetSpec) -> InteractionMatrix:
     generator = spec.generator or {}
-    data, _ = synthetic.generate(generator.get("preset", "small"), int(generator.get("seed", 0)))
+    return _generated(str(generator.get("preset", "small")), int(generator.get("seed", 0)))
+
+
+@functools.lru_cache(maxsize=2)
+def _generated(preset: str, seed: int) -> InteractionMatrix:
+    """Generated data are a pure function of (preset, seed): the last two stay in memory, so
+    that many units on the same synthetic dataset in one process generate it once."""
+    data, _ = synthetic.generate(preset, seed)
     return data
 
 
