@@ -48,6 +48,7 @@ class ResultStore:
     def load(self, unit: Unit, arrays: bool = False) -> dict[str, Any]:
         stem = self._stem(unit)
         record = json.loads(stem.with_suffix(".json").read_text())
+        record["_path"] = str(stem.with_suffix(".json"))
         if arrays:
             with np.load(stem.with_suffix(".npz")) as npz:
                 record["_arrays"] = {k: npz[k] for k in npz.files}
