@@ -260,6 +260,14 @@ class FAWMF(Recommender):
             self._exposure_cache = (self._version, q)
         return self._exposure_cache[1]
 
+    def item_community_exposure_logits(self) -> np.ndarray:
+        """w_j s_jd + b_j, (m, D): the logit of Q, in float64. Orders items like Q but does not
+        saturate: for popular items q_jd rounds to exactly 1.0 in float32, so ranking by Q
+        would tie them all."""
+        load, _ = item_exposure(self._train_t, self.community_membership(), self._params())
+        weight = self.exposure_weight_.astype(np.float64)[:, None]
+        return weight * load.astype(np.float64) + self.exposure_bias_.astype(np.float64)[:, None]
+
     def exposure(self, users: np.ndarray, items: np.ndarray | None = None) -> np.ndarray:
         """gamma block theta[users] Q[items]^T, (len(users), len(items) or m)."""
         q = self.item_community_exposure()

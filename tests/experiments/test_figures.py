@@ -29,6 +29,8 @@ from fawmf_bench.experiments.figure_experiments import (
     run_k_sweep,
 )
 from fawmf_bench.experiments.store import ResultStore
+from fawmf_bench.data.synthetic import generate
+from fawmf_bench.models import make_model
 
 TINY = """
 monitor: {metric: pre@5, every: 2, patience: 2}
@@ -142,6 +144,25 @@ def test_community_table_matches_hand_computation(with_features):
         np.testing.assert_array_equal(rows["item"], np.argsort(-q[:, d], kind="stable")[:4])
         assert rows["exposure"].is_monotonic_decreasing
         assert summary.loc[d, "top_items"].split("; ")[0] == f"Movie {rows['item'].iloc[0]} (Drama|Comedy)"
+
+
+def test_community_table_ranks_saturated_exposures_by_their_logit(with_features):
+    data = with_features
+    rng = np.random.default_rng(1)
+    theta = rng.dirichlet(np.ones(2), data.n_users)
+    logit = rng.normal(0.0, 30.0, (data.n_items, 2))
+    q = (1.0 / (1.0 + np.exp(-logit))).astype(np.float32)  # many exact 1.0 ties in float32
+    assert (q == 1.0).sum() > 4
+    _, top = community_table(theta, q, data, top_n=3, exposure_logit=logit)
+    for d in range(2):
+        np.testing.assert_array_equal(top[top["community"] == d]["item"], np.argsort(-logit[:, d])[:3])
+
+
+def test_fawmf_exposure_logits_are_the_logits_of_q():
+    data, _ = generate("small")
+    model = make_model("fawmf", epochs=5, factors=4, communities=3).fit(data.matrix)
+    logits = model.item_community_exposure_logits()
+    np.testing.assert_allclose(1.0 / (1.0 + np.exp(-logits)), model.item_community_exposure(), rtol=1e-5, atol=1e-6)
 
 
 def test_community_table_without_side_information(data_home):

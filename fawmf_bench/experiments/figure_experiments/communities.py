@@ -47,8 +47,11 @@ AGE_BRACKETS = {1: "under 18", 18: "18-24", 25: "25-34", 35: "35-44", 45: "45-49
 
 
 def community_table(membership: np.ndarray, exposure: np.ndarray, data: InteractionMatrix,
-                    top_n: int = 5) -> tuple[pd.DataFrame, pd.DataFrame]:
+                    top_n: int = 5, exposure_logit: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(summary, top_items) of the communities given theta (n, D) and Q (m, D).
+
+    Items are ranked by ``exposure_logit`` (w_j s_jd + b_j) when given, which orders them like Q
+    without the ties that sigmoid saturation creates among popular items.
 
     ``summary``: one row per community with size, argmax_members, female_share, mean_age_code
     (NaN where ``data`` has no gender / age) and top_items ("title (genres)" joined by "; ").
@@ -61,7 +64,8 @@ def community_table(membership: np.ndarray, exposure: np.ndarray, data: Interact
                          f"{data.n_users} x {data.n_items} dataset with a common number of communities")
     n_communities = theta.shape[1]
     top_n = min(int(top_n), q.shape[0])
-    top = np.argsort(-q, axis=0, kind="stable")[:top_n]  # (top_n, D), ties: lower item index
+    ranking = q if exposure_logit is None else np.asarray(exposure_logit, dtype=np.float64)
+    top = np.argsort(-ranking, axis=0, kind="stable")[:top_n]  # (top_n, D), ties: lower item index
     items = _item_labels(data)
     ranks, communities = np.meshgrid(np.arange(1, top_n + 1), np.arange(n_communities), indexing="ij")
     top_items = pd.DataFrame({
@@ -151,7 +155,8 @@ def run_communities(store_root: str | Path, dataset: str | InteractionMatrix = "
         params["epochs"] = int(epochs if epochs is not None else DEFAULT_EPOCHS)
         source = "--epochs" if epochs is not None else f"default {DEFAULT_EPOCHS} epochs"
     params["random_state"] = model_seed(seed, 0, METHOD)
-    settings = {"params": params, "seed": int(seed), "dataset_checksum": data.checksum, "train": "paper train part"}
+    settings = {"params": params, "seed": int(seed), "dataset_checksum": data.checksum, "train": "paper train part",
+                "ranking": "exposure logit"}
     key = settings_key(settings)
     record_path, arrays_path = folder / "communities.json", folder / "fit.npz"
     if force or read_piece(record_path, key) is None or not arrays_path.exists():
@@ -162,13 +167,14 @@ def run_communities(store_root: str | Path, dataset: str | InteractionMatrix = "
         model.fit(split.train)
         seconds = time.perf_counter() - start
         folder.mkdir(parents=True, exist_ok=True)
-        arrays = {"membership": model.community_membership(), "exposure": model.item_community_exposure()}
+        arrays = {"membership": model.community_membership(), "exposure": model.item_community_exposure(),
+                  "exposure_logit": model.item_community_exposure_logits()}
         _atomic_write(arrays_path, lambda f: np.savez_compressed(f, **arrays))
         write_json(record_path, {"experiment": COMMUNITIES, "dataset": data.name, "key": key, "settings": settings,
                                  "params_source": source, "fit_seconds": seconds, "epochs": int(model.n_epochs_),
                                  "params": jsonable(model.get_params()), "split_seed": split.seed})
     with np.load(arrays_path) as npz:
-        summary, top_items = community_table(npz["membership"], npz["exposure"], data, top_n)
+        summary, top_items = community_table(npz["membership"], npz["exposure"], data, top_n, npz["exposure_logit"])
     write_text(folder / "communities.csv", summary.to_csv(index=False))
     write_text(folder / "communities_top_items.csv", top_items.to_csv(index=False))
     write_text(folder / "communities.md", communities_markdown(summary))
