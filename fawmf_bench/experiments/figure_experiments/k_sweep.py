@@ -54,9 +54,9 @@ def run_k_sweep(store_root: str | Path, dataset: str = "ml-1m", methods: tuple[s
     store = k_sweep_store(store_root, name)
     common = dict(protocol=PROTOCOL, n_folds=int(n_folds), seed=int(seed))
     args = (str(store.root), data_home, force)
-    for method in methods:
-        method_config = config.method(method, name)
-        for k in k_values:
+    for k in k_values:  # K outer: an interrupted sweep still has every method at the smaller K
+        for method in methods:
+            method_config = config.method(method, name)
             params = {**method_config.params, "factors": int(k)}
             tune = make_unit(name, method, params, fold, "tune", monitor=method_config.monitor, **common)
             _run(tune, args, store, progress)
