@@ -49,6 +49,14 @@ def final_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
+    keys = ["dataset", "protocol", "method", "fold"]
+    clashes = frame[frame.duplicated(keys, keep=False)]
+    if not clashes.empty:
+        where = sorted({f"{d}/{p}/{m}" for d, p, m in zip(clashes["dataset"], clashes["protocol"], clashes["method"])})
+        raise ValueError(
+            f"the store holds several final records for the same fold of {', '.join(where)} "
+            "(runs with other settings or seeds share one store); give each configuration its own --out"
+        )
     order = {m: i for i, m in enumerate(METHOD_ORDER)}
     frame["_order"] = frame["method"].map(lambda m: order.get(m, len(order)))
     frame = frame.sort_values(["dataset", "protocol", "_order", "fold"]).drop(columns="_order")

@@ -15,6 +15,7 @@ from fawmf_bench.report.tables import (
     TABLE3_METRICS,
     csv_text,
     epoch_seconds,
+    final_frame,
     markdown_text,
     summary_table,
     table1,
@@ -138,3 +139,10 @@ def test_writers_are_stable_and_escape_pipes():
     assert "x\\|y" in text and text.startswith("**cap**") and text.endswith("note two\n")
     assert "|---|---:|" in text  # text column left, numbers right
     assert csv_text(frame) == 'a,b\nx|y,1.0000\nz,—\n'
+
+
+def test_two_configurations_in_one_store_are_refused_not_averaged(final_records):
+    clash = copy.deepcopy([r for r in final_records if r["unit"]["method"] == "wmf"][0])
+    clash["unit"]["params"] = {**clash["unit"]["params"], "regularization": 123.0}
+    with pytest.raises(ValueError, match="synthetic/cv/wmf"):
+        final_frame([*final_records, clash])
