@@ -24,6 +24,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .csr import contains_sorted
+
 _MULTIPLIER = np.uint64(0x2545F4914F6CDD1D)
 _TO_UNIT = 1.0 / 9007199254740992.0  # 2^-53
 
@@ -42,19 +44,6 @@ def uniform_index(state: np.uint64, n: int) -> int:
     """An integer uniform on [0, n) from the xorshift64* output of ``state``."""
     value = (state * _MULTIPLIER) >> np.uint64(11)
     return int(np.float64(value) * _TO_UNIT * n)
-
-
-@njit(cache=True)
-def contains_sorted(values: np.ndarray, start: int, end: int, target: int) -> bool:
-    """Binary search for ``target`` in the sorted slice values[start:end]."""
-    lo, hi = start, end
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if values[mid] < target:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo < end and values[lo] == target
 
 
 @njit(cache=True)

@@ -11,21 +11,15 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .csr import contains_sorted
+
 
 @njit(cache=True)
 def fawmf_pair_labels(indptr, indices, users, items, labels):
     """labels[p] = x_{users[p], items[p]} by binary search in the sorted CSR row."""
     for p in range(users.size):
-        lo = indptr[users[p]]
-        hi = indptr[users[p] + 1]
-        target = items[p]
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if indices[mid] < target:
-                lo = mid + 1
-            else:
-                hi = mid
-        labels[p] = 1.0 if (lo < indptr[users[p] + 1] and indices[lo] == target) else 0.0
+        found = contains_sorted(indices, indptr[users[p]], indptr[users[p] + 1], items[p])
+        labels[p] = 1.0 if found else 0.0
 
 
 @njit(cache=True)
