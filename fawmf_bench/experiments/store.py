@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 import os
 import platform
@@ -113,6 +114,12 @@ def _json_default(value: Any) -> Any:
 
 def provenance() -> dict[str, Any]:
     """Package versions, git revision and machine, recorded with every result."""
+    return {**_process_provenance(), "written": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+@functools.cache
+def _process_provenance() -> dict[str, Any]:
+    """The parts that do not change within a process (looked up once, not per saved unit)."""
     versions = {}
     for name in _PACKAGES:
         try:
@@ -124,7 +131,6 @@ def provenance() -> dict[str, Any]:
         "git_revision": _git_revision(),
         "machine": {"node": platform.node(), "platform": platform.platform(), "cpus": os.cpu_count()},
         "python": platform.python_version(),
-        "written": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
 
 
