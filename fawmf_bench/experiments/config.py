@@ -11,6 +11,8 @@ File layout::
         grid: {name: [v1, v2, ...], ...}  # searched on fold 0's validation
         datasets:
           <dataset>: {params: {...}, grid: {...}}   # overrides, merged key by key
+    experiments:
+      convergence: {sgd_learning_rates: [0.1, 0.01, 0.001]}   # Figure 4 (ConvergenceConfig)
 
 Every parameter name is checked against the model's constructor; a mistake names the file,
 the key and what is allowed.
@@ -68,12 +70,25 @@ class MethodConfig:
 
 
 @dataclass(frozen=True)
+class ConvergenceConfig:
+    """Settings of the convergence experiment (Figure 4).
+
+    ``sgd_learning_rates``: the Adam step sizes tried for each SGD learner (used for both the
+    factor and the exposure parameters); the one with the best validation Pre@5 draws the
+    curve. fBGD and BGD keep the method's own rates (the authors' 0.1).
+    """
+
+    sgd_learning_rates: tuple[float, ...] = (0.1, 0.01, 0.001)
+
+
+@dataclass(frozen=True)
 class BenchConfig:
-    """The whole file: monitor settings and raw per-method sections."""
+    """The whole file: monitor settings, raw per-method sections, experiment settings."""
 
     source: str
     monitor: MonitorConfig
     methods: dict[str, dict[str, Any]]
+    convergence: ConvergenceConfig = field(default_factory=ConvergenceConfig)
 
     def method(self, method: str, dataset: str) -> MethodConfig:
         section = self.methods.get(method, {}) or {}
@@ -103,15 +118,36 @@ def load_config(path: str | Path | None = None) -> BenchConfig:
         raise ConfigError(f"{source}: not valid YAML: {err}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping at the top level")
-    unknown_top = sorted(set(raw) - {"monitor", "methods"})
+    unknown_top = sorted(set(raw) - {"monitor", "methods", "experiments"})
     if unknown_top:
-        raise ConfigError(f"{source}: unknown top-level key(s) {unknown_top}; allowed: ['methods', 'monitor']")
+        raise ConfigError(f"{source}: unknown top-level key(s) {unknown_top}; "
+                          "allowed: ['experiments', 'methods', 'monitor']")
     monitor_raw = raw.get("monitor") or {}
     _check_monitor(source, "monitor", monitor_raw)
     methods = raw.get("methods") or {}
     for method, section in methods.items():
         _check_method_section(source, method, section or {})
-    return BenchConfig(source, MonitorConfig(**monitor_raw), methods)
+    return BenchConfig(source, MonitorConfig(**monitor_raw), methods,
+                       _convergence_config(source, raw.get("experiments") or {}))
+
+
+def _convergence_config(source: str, experiments: dict[str, Any]) -> ConvergenceConfig:
+    bad = sorted(set(experiments) - {"convergence"})
+    if bad:
+        raise ConfigError(f"{source}: experiments: unknown key(s) {bad}; allowed: ['convergence']")
+    section = experiments.get("convergence") or {}
+    allowed = set(ConvergenceConfig.__dataclass_fields__)
+    bad = sorted(set(section) - allowed)
+    if bad:
+        raise ConfigError(f"{source}: experiments.convergence: unknown key(s) {bad}; allowed: {sorted(allowed)}")
+    if "sgd_learning_rates" not in section:
+        return ConvergenceConfig()
+    rates = section["sgd_learning_rates"]
+    if (not isinstance(rates, list) or not rates
+            or not all(isinstance(r, (int, float)) and not isinstance(r, bool) and r > 0 for r in rates)):
+        raise ConfigError(f"{source}: experiments.convergence.sgd_learning_rates: expected a non-empty "
+                          f"list of positive numbers, got {rates!r}")
+    return ConvergenceConfig(tuple(float(r) for r in rates))
 
 
 def _check_monitor(source: str, where: str, monitor: dict[str, Any]) -> None:

@@ -46,6 +46,10 @@ def test_grid_points_are_the_cartesian_product_in_sorted_name_order():
         ("methods:\n  fawmf: {grid: {learning_rate: 0.1}}\n", "expected a non-empty list"),
         ("monitor: {metrc: pre@5}\n", "monitor: unknown key"),
         ("method: {}\n", "unknown top-level key"),
+        ("experiments: {convergance: {}}\n", "experiments: unknown key"),
+        ("experiments: {convergence: {sgd_rates: [0.1]}}\n", "experiments.convergence: unknown key"),
+        ("experiments: {convergence: {sgd_learning_rates: [0.1, -1]}}\n", "list of positive numbers"),
+        ("experiments: {convergence: {sgd_learning_rates: []}}\n", "list of positive numbers"),
     ],
 )
 def test_bad_config_names_file_key_and_what_is_allowed(tmp_path: Path, text: str, message: str):
@@ -62,6 +66,15 @@ def test_unknown_hyperparameter_lists_the_allowed_ones(tmp_path: Path):
     path.write_text("methods:\n  fawmf: {params: {learnin_rate: 0.1}}\n")
     with pytest.raises(ConfigError, match="allowed: .*learning_rate"):
         load_config(path)
+
+
+def test_convergence_learning_rates_default_and_override(tmp_path: Path):
+    assert load_config().convergence.sgd_learning_rates == (0.1, 0.01, 0.001)
+    path = tmp_path / "rates.yaml"
+    path.write_text("experiments:\n  convergence: {sgd_learning_rates: [0.02, 1]}\n")
+    assert load_config(path).convergence.sgd_learning_rates == (0.02, 1.0)
+    path.write_text("methods: {}\n")
+    assert load_config(path).convergence.sgd_learning_rates == (0.1, 0.01, 0.001)
 
 
 def test_missing_file_is_a_config_error(tmp_path: Path):

@@ -38,6 +38,8 @@ methods:
   fawmf: {params: {factors: 4, communities: 3, epochs: 6}}
   eals: {params: {factors: 4, epochs: 4, missing_weight: 256}}
   wmf: {params: {factors: 4, epochs: 3}, monitor: {every: 1}}
+experiments:
+  convergence: {sgd_learning_rates: [0.05, 0.005]}
 """
 LEARNERS = (Learner("fbgd"), Learner("bgd"), Learner("sgd", "uniform", 1))
 
@@ -78,6 +80,13 @@ def test_convergence_curves_per_learner_and_resume(tmp_path, data_home, tiny_con
     record = json.loads((store / "synthetic" / "convergence" / "uniform-1x.json").read_text())
     assert record["params"]["learner"] == "sgd" and record["params"]["negative_ratio"] == 1
     assert len(record["trace"]) == 4 and "provenance" in record
+    # the SGD step size was chosen on validation among the config's rates and drew the curve
+    search = record["learning_rate_search"]
+    assert set(search["scores"]) == {"0.05", "0.005"}
+    assert search["chosen"] == max((0.05, 0.005), key=lambda rate: search["scores"][f"{rate:g}"])
+    assert record["params"]["learning_rate"] == record["params"]["exposure_learning_rate"] == search["chosen"]
+    fbgd = json.loads((store / "synthetic" / "convergence" / "fbgd.json").read_text())
+    assert fbgd["learning_rate_search"] is None and fbgd["params"]["learning_rate"] == 0.1
     # same init and the same exact gradient: fBGD and the dense BGD trace the same curve
     by = frame.set_index(["label", "scoring", "epoch"])["pre@5"]
     np.testing.assert_allclose(by["fbgd"].sort_index(), by["bgd"].sort_index(), atol=0.02)
