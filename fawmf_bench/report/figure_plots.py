@@ -64,7 +64,7 @@ def draw_convergence(frame: pd.DataFrame, metric: str = "pre@5", scoring: str | 
     """Figure 4: ``metric`` on the held-out part versus epochs (left) and training seconds
     (right, log scale) per learner. ``frame``: ``load_convergence``'s tidy rows. ``scoring``
     None draws, per learner, the scoring variant that reaches the higher value (named in the
-    legend when the learners differ)."""
+    legend when the learners differ); SGD learners' legend entries give their step size."""
     _require(frame, ["label", "epoch", "seconds", "scoring", metric], "convergence")
     chosen = choose_scoring(frame, metric) if scoring is None else {label: scoring for label in frame["label"]}
     labels = sorted(set(frame["label"]), key=lambda x: (_LEARNER_ORDER.index(x) if x in _LEARNER_ORDER else 99, x))
@@ -79,6 +79,8 @@ def draw_convergence(frame: pd.DataFrame, metric: str = "pre@5", scoring: str | 
         if label == "bgd":  # same gradient as fBGD, so the same epoch curve: keep both visible
             style.update(linewidth=2.6, marker="s", markersize=4, zorder=1)
         text = learner_label(label) + (f" [{chosen[label]}]" if mixed else "")
+        if "learning_rate" in curve and label not in ("fbgd", "bgd") and curve["learning_rate"].notna().any():
+            text += f", lr {curve['learning_rate'].iloc[0]:g}"   # chosen on validation
         by_epoch.plot(curve["epoch"], curve[metric], label=text, **style)
         by_time.plot(np.maximum(curve["seconds"], 1e-3), curve[metric], **style)
     name = metric.replace("pre@", "Pre@")

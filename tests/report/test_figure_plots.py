@@ -45,6 +45,13 @@ def test_choose_scoring_takes_the_better_curve_per_learner():
     assert legend == ["fBGD [preference]", "BGD (original) [preference]", "Uniform-5X [exposure]"]
 
 
+def test_convergence_legend_names_the_sgd_step_size():
+    frame = _convergence_frame()
+    frame["learning_rate"] = np.where(frame["learner"] == "sgd", 0.01, 0.1)
+    legend = [t.get_text() for t in draw_convergence(frame, scoring="preference").legends[0].get_texts()]
+    assert legend == ["fBGD", "BGD (original)", "Uniform-5X, lr 0.01"]
+
+
 def test_learner_label():
     assert [learner_label(x) for x in ("fbgd", "bgd", "itempop-25x")] == ["fBGD", "BGD (original)", "Itempop-25X"]
 

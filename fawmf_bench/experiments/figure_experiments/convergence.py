@@ -156,7 +156,7 @@ def _fit_learner(params: dict[str, Any], train, target, every: int, epochs: int)
 
 def load_convergence(store_root: str | Path, dataset: str) -> pd.DataFrame:
     """Tidy frame of the stored curves: one row per (learner, evaluated epoch, scoring) with
-    columns label, learner, sampler, negative_ratio, epoch, seconds, loss, scoring and the
+    columns label, learner, sampler, negative_ratio, learning_rate, epoch, seconds, loss, scoring and the
     metrics (pre@5, rec@5, ndcg@5, ...); empty when nothing is stored."""
     rows = []
     for path in sorted(experiment_dir(store_root, dataset, CONVERGENCE).glob("*.json")):
@@ -169,6 +169,7 @@ def load_convergence(store_root: str | Path, dataset: str) -> pd.DataFrame:
                     metrics.setdefault(scoring, {})[metric] = value
             for scoring, values in metrics.items():
                 rows.append({"label": record["label"], "learner": record["learner"], "sampler": record["sampler"],
-                             "negative_ratio": record["negative_ratio"], "epoch": row["epoch"],
+                             "negative_ratio": record["negative_ratio"],
+                             "learning_rate": record["params"].get("learning_rate"), "epoch": row["epoch"],
                              "seconds": row["seconds"], "loss": row["loss"], "scoring": scoring, **values})
     return pd.DataFrame(rows)
