@@ -4,6 +4,8 @@ the Douban-size synthetic preset (with its peak memory), and optionally a full f
     python benchmarks/bench_fawmf.py                       # ML-1M fbgd / bgd / ratio + scaling
     python benchmarks/bench_fawmf.py --douban              # + Douban-size preset (subprocess)
     python benchmarks/bench_fawmf.py --full-fit            # + 1000-epoch fit, eval every 25
+    python benchmarks/bench_fawmf.py --skip-ml1m --ratio-datasets ml-100k douban-monti amazon-grocery-5core
+                                                           # fbgd / bgd on other densities
 
 Figures are medians of per-epoch training seconds (run_epochs' trace), measured in one run.
 Thread counts come from the environment (NUMBA_NUM_THREADS, OPENBLAS_NUM_THREADS); pass
@@ -107,6 +109,21 @@ def ml1m_learners(train: sp.csr_matrix, epochs: int, bgd_epochs: int) -> None:
         print(f"sgd {sampler}-{ratio}x: {sec:.4f} s/epoch (cpu {sec_cpu:.4f})")
 
 
+def density_ratios(names: list[str], epochs: int, bgd_epochs: int) -> None:
+    """fbgd vs bgd per-epoch times on datasets of other sizes and densities (from the data
+    home, FAWMF_BENCH_HOME): the dense gradient costs O(nm(K + D)), fBGD O((n + m) K^2 D +
+    |X+|(K + D)), so the ratio grows with nm / |X+|."""
+    from fawmf_bench.data import load_dataset
+    for name in names:
+        train = load_dataset(name).matrix
+        n, m = train.shape
+        fbgd, fbgd_cpu = epoch_seconds(train, epochs)
+        bgd, bgd_cpu = epoch_seconds(train, bgd_epochs, learner="bgd", bgd_memory_budget_mb=16384.0)
+        print(f"{name} {n} x {m}, {train.nnz:,} positives (density {train.nnz / (n * m):.2%}): fbgd "
+              f"{fbgd:.4f} s/epoch (cpu {fbgd_cpu:.4f})   bgd {bgd:.4f} (cpu {bgd_cpu:.4f})   bgd / fbgd = "
+              f"{bgd / fbgd:.1f}x wall, {bgd_cpu / fbgd_cpu:.1f}x cpu")
+
+
 def douban_worker(path: str, epochs: int) -> None:
     train = sp.load_npz(path).tocsr()
     median, cpu = epoch_seconds(train, epochs)
@@ -125,6 +142,8 @@ def main() -> None:
     parser.add_argument("--douban", action="store_true")
     parser.add_argument("--skip-ml1m", action="store_true", help="only --douban / --full-fit")
     parser.add_argument("--full-fit", action="store_true")
+    parser.add_argument("--ratio-datasets", nargs="*", default=[], metavar="NAME",
+                        help="also time fbgd vs bgd on these datasets (from the data home)")
     parser.add_argument("--douban-worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.threads:
@@ -149,6 +168,8 @@ def main() -> None:
             base = base or sec_cpu
             print(f"scaling {factor}x positives ({dense.nnz:,}): fbgd {sec:.4f} s/epoch, cpu "
                   f"{sec_cpu:.4f} ({sec_cpu / base:.2f} x the 1x cpu time)")
+    if args.ratio_datasets:
+        density_ratios(args.ratio_datasets, args.epochs, args.bgd_epochs)
     if args.douban:
         from fawmf_bench.data.synthetic import generate
         start = time.perf_counter()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from ._kernels.csr import balanced_row_blocks
 from ._kernels.eals import eals_sweep, weighted_square_loss
 from .base import FitMonitor, Recommender, check_train, run_epochs
 
@@ -86,8 +87,12 @@ class EALS(Recommender):
         item_ones = np.ones(n_items)
         prediction = np.empty(train.nnz)
         w, lam = float(self.positive_weight), float(self.regularization)
-        by_user = (train.indptr.astype(np.int64), train.indices.astype(np.int32))
-        by_item = (transposed.indptr.astype(np.int64), transposed.indices.astype(np.int32))
+        # a row's K x K cross terms cost about K / 3 positives' worth (3K multiply-adds each)
+        row_cost = self.factors / 3.0
+        by_user = (train.indptr.astype(np.int64), train.indices.astype(np.int32),
+                   balanced_row_blocks(train.indptr, row_cost))
+        by_item = (transposed.indptr.astype(np.int64), transposed.indices.astype(np.int32),
+                   balanced_row_blocks(transposed.indptr, row_cost))
 
         def step(epoch: int) -> float:
             users, items, c = self.user_factors_, self.item_factors_, self.item_weight_
@@ -95,7 +100,7 @@ class EALS(Recommender):
             eals_sweep(*by_user, users, items, c, user_ones, cache_items, w, lam, prediction)
             cache_users = users.T @ users
             eals_sweep(*by_item, items, users, user_ones, c, cache_users, w, lam, prediction)
-            return weighted_square_loss(*by_user, users, items, c, w, lam)
+            return weighted_square_loss(*by_user[:2], users, items, c, w, lam)
 
         run_epochs(self, step, int(self.epochs), monitor, self.scoring)
         return self

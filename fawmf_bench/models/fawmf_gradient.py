@@ -24,6 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit, softmax
 
+from ._kernels.csr import balanced_row_blocks
 from ._kernels.fbgd import (
     fawmf_item_exposure,
     fawmf_weighted_outer,
@@ -71,7 +72,8 @@ def item_exposure(train_t: sp.csr_matrix, membership: np.ndarray, params: dict[s
     n_comm = membership.shape[1]
     load = np.empty((m, n_comm), dtype=membership.dtype)
     exposure = np.empty_like(load)
-    fawmf_item_exposure(train_t.indptr, train_t.indices, membership, params["user_influence"],
+    fawmf_item_exposure(train_t.indptr, train_t.indices, balanced_row_blocks(train_t.indptr),
+                        membership, params["user_influence"],
                         params["exposure_weight"], params["exposure_bias"], load, exposure)
     return load, exposure
 
@@ -129,6 +131,11 @@ class FBGDWorkspace:
         n, m = train.shape
         k, d = factors, communities
         self.train, self.train_t = train, train_t
+        # equal-work row blocks for the parallel passes; a row's dense work is about K D / (K + D)
+        # positives' worth (2KD vs 2(K + D) multiply-adds per positive per pass, roughly)
+        row_cost = k * d / (k + d)
+        self.user_blocks = balanced_row_blocks(train.indptr, row_cost)
+        self.item_blocks = balanced_row_blocks(train_t.indptr, row_cost)
         self.user_outer = np.empty((n, d * k), dtype)   # theta (x) U, then U @ [B_d]
         self.item_outer = np.empty((m, d * k), dtype)   # Q (x) V, then V @ [A_d]
         self.load = np.empty((m, d), dtype)
@@ -157,7 +164,8 @@ def fbgd_loss_and_gradient(work: FBGDWorkspace, params: dict[str, np.ndarray],
     d = g.shape[1]
     eta, eps = objective.eta, objective.epsilon
     theta = softmax(g, axis=1).astype(u.dtype, copy=False)
-    fawmf_item_exposure(work.train_t.indptr, work.train_t.indices, theta, params["user_influence"],
+    fawmf_item_exposure(work.train_t.indptr, work.train_t.indices, work.item_blocks, theta,
+                        params["user_influence"],
                         params["exposure_weight"], params["exposure_bias"], work.load, work.exposure)
     q = work.exposure
     fawmf_weighted_outer(theta, u, work.user_outer)
@@ -169,13 +177,13 @@ def fbgd_loss_and_gradient(work: FBGDWorkspace, params: dict[str, np.ndarray],
     theta_total = theta.sum(axis=0, dtype=np.float64)
     exposure_total = q.sum(axis=0, dtype=np.float64)
     grads = work.grads
-    fbgd_item_pass(work.train_t.indptr, work.train_t.indices, u, v, theta, q, work.load,
+    fbgd_item_pass(work.train_t.indptr, work.train_t.indices, work.item_blocks, u, v, theta, q, work.load,
                    params["exposure_weight"], params["exposure_bias"], work.item_outer,
                    theta_total, objective.factor_reg, objective.exposure_weight_reg,
                    objective.exposure_bias_reg, eta, eps, grads["item_factors"],
                    grads["exposure_weight"], grads["exposure_bias"], work.d_load,
                    work.positive_loss)
-    fbgd_user_pass(work.train.indptr, work.train.indices, u, v, theta, g, q,
+    fbgd_user_pass(work.train.indptr, work.train.indices, work.user_blocks, u, v, theta, g, q,
                    params["user_influence"], work.d_load, work.user_outer, exposure_total,
                    objective.factor_reg, objective.membership_reg, eta, eps,
                    grads["user_factors"], grads["membership_logits"], grads["user_influence"],

@@ -6,6 +6,7 @@ import scipy.sparse as sp
 
 from fawmf_bench.data.synthetic import generate
 from fawmf_bench.models import FitMonitor, make_model
+from fawmf_bench.models._kernels.csr import balanced_row_blocks
 from fawmf_bench.models._kernels.eals import (
     eals_sweep,
     eals_sweep_reference,
@@ -39,8 +40,8 @@ def test_user_sweep_matches_dense_reference():
     expected = eals_sweep_reference(dense, P, Q, np.where(dense > 0, w, c[None, :]), lam)
     got = P.copy()
     cache = (Q * c[:, None]).T @ Q
-    eals_sweep(X.indptr.astype(np.int64), X.indices.astype(np.int32), got, Q, c,
-               np.ones(len(P)), cache, w, lam, np.empty(X.nnz))
+    eals_sweep(X.indptr.astype(np.int64), X.indices.astype(np.int32), balanced_row_blocks(X.indptr, n_blocks=3),
+               got, Q, c, np.ones(len(P)), cache, w, lam, np.empty(X.nnz))
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
 
 
@@ -52,7 +53,8 @@ def test_item_sweep_matches_dense_reference():
     XT = X.T.tocsr()
     XT.sort_indices()
     got = Q.copy()
-    eals_sweep(XT.indptr.astype(np.int64), XT.indices.astype(np.int32), got, P, np.ones(len(P)),
+    eals_sweep(XT.indptr.astype(np.int64), XT.indices.astype(np.int32), balanced_row_blocks(XT.indptr, n_blocks=3),
+               got, P, np.ones(len(P)),
                c, P.T @ P, w, lam, np.empty(X.nnz))
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
 

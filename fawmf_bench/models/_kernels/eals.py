@@ -24,6 +24,7 @@ from numba import njit, prange
 def eals_sweep(
     indptr: np.ndarray,
     indices: np.ndarray,
+    blocks: np.ndarray,
     rows: np.ndarray,
     cols: np.ndarray,
     col_weight: np.ndarray,
@@ -42,43 +43,45 @@ def eals_sweep(
 
     with r^f_uj = r_uj - p_uf q_jf. User sweep: c_uj = c_j = ``col_weight[j]``, s_u = 1,
     S = sum_j c_j q_j q_j^T. Item sweep: c_uj = c_u = ``row_scale[u]``, s_u = c_u,
-    S = P^T P. ``cache`` is S, computed by the caller once per sweep.
+    S = P^T P. ``cache`` is S, computed by the caller once per sweep. ``blocks``: row blocks of
+    about equal work, one per parallel task (``csr.balanced_row_blocks``).
     """
-    n_rows, n_factors = rows.shape
+    n_factors = rows.shape[1]
     w = positive_weight
-    for u in prange(n_rows):
-        start, end = indptr[u], indptr[u + 1]
-        p = rows[u]
-        scale = row_scale[u]
-        for idx in range(start, end):
-            q = cols[indices[idx]]
-            acc = 0.0
-            for k in range(n_factors):
-                acc += p[k] * q[k]
-            prediction[idx] = acc
-        for f in range(n_factors):
-            numer = 0.0
-            denom = 0.0
-            old = p[f]
+    for block in prange(blocks.size - 1):
+        for u in range(blocks[block], blocks[block + 1]):
+            start, end = indptr[u], indptr[u + 1]
+            p = rows[u]
+            scale = row_scale[u]
             for idx in range(start, end):
-                j = indices[idx]
-                qf = cols[j, f]
-                c = col_weight[j] * scale
-                partial = prediction[idx] - old * qf
-                numer += (w - (w - c) * partial) * qf
-                denom += (w - c) * qf * qf
-            cross = 0.0
-            for k in range(n_factors):
-                if k != f:
-                    cross += p[k] * cache[f, k]
-            numer -= scale * cross
-            denom += scale * cache[f, f] + regularization
-            new = numer / denom
-            p[f] = new
-            delta = new - old
-            if delta != 0.0:
+                q = cols[indices[idx]]
+                acc = 0.0
+                for k in range(n_factors):
+                    acc += p[k] * q[k]
+                prediction[idx] = acc
+            for f in range(n_factors):
+                numer = 0.0
+                denom = 0.0
+                old = p[f]
                 for idx in range(start, end):
-                    prediction[idx] += delta * cols[indices[idx], f]
+                    j = indices[idx]
+                    qf = cols[j, f]
+                    c = col_weight[j] * scale
+                    partial = prediction[idx] - old * qf
+                    numer += (w - (w - c) * partial) * qf
+                    denom += (w - c) * qf * qf
+                cross = 0.0
+                for k in range(n_factors):
+                    if k != f:
+                        cross += p[k] * cache[f, k]
+                numer -= scale * cross
+                denom += scale * cache[f, f] + regularization
+                new = numer / denom
+                p[f] = new
+                delta = new - old
+                if delta != 0.0:
+                    for idx in range(start, end):
+                        prediction[idx] += delta * cols[indices[idx], f]
 
 
 @njit(cache=True, parallel=True)

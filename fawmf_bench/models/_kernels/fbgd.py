@@ -5,8 +5,9 @@ alpha (n) user influence, S = X^T (alpha * theta) (m x D), Q = sigmoid(w * S + b
 Gamma = theta Q^T, R = U V^T, A_d = sum_i theta_id u_i u_i^T, B_d = sum_j q_jd v_j v_j^T.
 
 The K^2 D caches are GEMMs done in NumPy; these kernels do the O(|X+| (K + D)) work over the
-positives, fused with the O((n + m) K D) per-row dense terms, one row per parallel task (no
-write races: the item pass walks X^T, the user pass walks X). Accumulators of the loss are
+positives, fused with the O((n + m) K D) per-row dense terms, one block of rows of about equal
+work per parallel task (``csr.balanced_row_blocks``; no write races: the item pass walks X^T,
+the user pass walks X). Accumulators of the loss are
 float64; the arrays may be float32 or float64 (one compiled specialisation each).
 """
 
@@ -17,25 +18,28 @@ from numba import njit, prange
 
 
 @njit(parallel=True, cache=True, fastmath=True)
-def fawmf_item_exposure(indptr_t, indices_t, membership, influence, exposure_weight,
+def fawmf_item_exposure(indptr_t, indices_t, blocks_t, membership, influence, exposure_weight,
                         exposure_bias, community_load, exposure):
-    """S = X^T (alpha * theta) and Q = sigmoid(w * S + b) (Eq. 6), row j of X^T per task.
+    """S = X^T (alpha * theta) and Q = sigmoid(w * S + b) (Eq. 6), a block of rows of X^T per
+    task.
 
-    ``indptr_t, indices_t``: CSR of X^T (items x users). Writes ``community_load`` (S) and
+    ``indptr_t, indices_t``: CSR of X^T (items x users); ``blocks_t``: its row blocks
+    (:func:`~fawmf_bench.models._kernels.csr.balanced_row_blocks`). Writes ``community_load`` (S) and
     ``exposure`` (Q), both (m, D).
     """
     m, n_comm = community_load.shape
-    for j in prange(m):
-        acc = np.zeros(n_comm, dtype=membership.dtype)
-        for p in range(indptr_t[j], indptr_t[j + 1]):
-            i = indices_t[p]
-            a = influence[i]
+    for block in prange(blocks_t.size - 1):
+        for j in range(blocks_t[block], blocks_t[block + 1]):
+            acc = np.zeros(n_comm, dtype=membership.dtype)
+            for p in range(indptr_t[j], indptr_t[j + 1]):
+                i = indices_t[p]
+                a = influence[i]
+                for d in range(n_comm):
+                    acc[d] += a * membership[i, d]
             for d in range(n_comm):
-                acc[d] += a * membership[i, d]
-        for d in range(n_comm):
-            community_load[j, d] = acc[d]
-            z = exposure_weight[j] * acc[d] + exposure_bias[j]
-            exposure[j, d] = 1.0 / (1.0 + np.exp(-z))
+                community_load[j, d] = acc[d]
+                z = exposure_weight[j] * acc[d] + exposure_bias[j]
+                exposure[j, d] = 1.0 / (1.0 + np.exp(-z))
 
 
 @njit(parallel=True, cache=True)
@@ -53,11 +57,11 @@ def fawmf_weighted_outer(weights, factors, out):
 
 
 @njit(parallel=True, cache=True, fastmath=True)
-def fbgd_item_pass(indptr_t, indices_t, user_factors, item_factors, membership, exposure,
+def fbgd_item_pass(indptr_t, indices_t, blocks_t, user_factors, item_factors, membership, exposure,
                    community_load, exposure_weight, exposure_bias, item_cross, membership_total,
                    factor_reg, weight_reg, bias_reg, eta, epsilon,
                    d_item_factors, d_exposure_weight, d_exposure_bias, d_load, positive_loss):
-    """Item side of the fBGD gradient, one item j per task.
+    """Item side of the fBGD gradient, one block of items (``blocks_t``) per task.
 
     ``item_cross[j, d*K:(d+1)*K] = A_d v_j`` (GEMM V @ [A_1..A_D]); ``membership_total`` =
     sum_i theta_i. With c_ij = (1 - 2 R_ij) - eta (1 - 2 eps):
@@ -75,58 +79,59 @@ def fbgd_item_pass(indptr_t, indices_t, user_factors, item_factors, membership, 
     one = item_factors.dtype.type(1.0)
     two = item_factors.dtype.type(2.0)
     offset = item_factors.dtype.type(eta * (1.0 - 2.0 * epsilon))
-    for j in prange(m):
-        for k in range(k_dim):
-            d_item_factors[j, k] = factor_reg * item_factors[j, k]
-        for d in range(n_comm):
-            quad = 0.0
-            two_q = 2.0 * exposure[j, d]
-            base = d * k_dim
+    for block in prange(blocks_t.size - 1):
+        for j in range(blocks_t[block], blocks_t[block + 1]):
             for k in range(k_dim):
-                e = item_cross[j, base + k]
-                d_item_factors[j, k] += two_q * e
-                quad += e * item_factors[j, k]
-            d_load[j, d] = quad - unexposed * membership_total[d]
-        loss = 0.0
-        acc_v = np.zeros(k_dim, dtype=item_factors.dtype)
-        acc_q = np.zeros(n_comm, dtype=item_factors.dtype)
-        for p in range(indptr_t[j], indptr_t[j + 1]):
-            i = indices_t[p]
-            pred = zero
-            for k in range(k_dim):
-                pred += user_factors[i, k] * item_factors[j, k]
-            gamma = zero
+                d_item_factors[j, k] = factor_reg * item_factors[j, k]
             for d in range(n_comm):
-                gamma += membership[i, d] * exposure[j, d]
-            c = one - two * pred - offset
+                quad = 0.0
+                two_q = 2.0 * exposure[j, d]
+                base = d * k_dim
+                for k in range(k_dim):
+                    e = item_cross[j, base + k]
+                    d_item_factors[j, k] += two_q * e
+                    quad += e * item_factors[j, k]
+                d_load[j, d] = quad - unexposed * membership_total[d]
+            loss = 0.0
+            acc_v = np.zeros(k_dim, dtype=item_factors.dtype)
+            acc_q = np.zeros(n_comm, dtype=item_factors.dtype)
+            for p in range(indptr_t[j], indptr_t[j + 1]):
+                i = indices_t[p]
+                pred = zero
+                for k in range(k_dim):
+                    pred += user_factors[i, k] * item_factors[j, k]
+                gamma = zero
+                for d in range(n_comm):
+                    gamma += membership[i, d] * exposure[j, d]
+                c = one - two * pred - offset
+                for k in range(k_dim):
+                    acc_v[k] += gamma * user_factors[i, k]
+                for d in range(n_comm):
+                    acc_q[d] += c * membership[i, d]
+                loss += gamma * (one - two * pred) + (one - gamma) * offset
             for k in range(k_dim):
-                acc_v[k] += gamma * user_factors[i, k]
+                d_item_factors[j, k] -= 2.0 * acc_v[k]
             for d in range(n_comm):
-                acc_q[d] += c * membership[i, d]
-            loss += gamma * (one - two * pred) + (one - gamma) * offset
-        for k in range(k_dim):
-            d_item_factors[j, k] -= 2.0 * acc_v[k]
-        for d in range(n_comm):
-            d_load[j, d] += acc_q[d]
-        positive_loss[j] = loss
-        dw = weight_reg * exposure_weight[j]
-        db = bias_reg * exposure_bias[j]
-        for d in range(n_comm):
-            q = exposure[j, d]
-            dz = d_load[j, d] * q * (1.0 - q)
-            dw += dz * community_load[j, d]
-            db += dz
-            d_load[j, d] = dz * exposure_weight[j]
-        d_exposure_weight[j] = dw
-        d_exposure_bias[j] = db
+                d_load[j, d] += acc_q[d]
+            positive_loss[j] = loss
+            dw = weight_reg * exposure_weight[j]
+            db = bias_reg * exposure_bias[j]
+            for d in range(n_comm):
+                q = exposure[j, d]
+                dz = d_load[j, d] * q * (1.0 - q)
+                dw += dz * community_load[j, d]
+                db += dz
+                d_load[j, d] = dz * exposure_weight[j]
+            d_exposure_weight[j] = dw
+            d_exposure_bias[j] = db
 
 
 @njit(parallel=True, cache=True, fastmath=True)
-def fbgd_user_pass(indptr, indices, user_factors, item_factors, membership, membership_logits,
+def fbgd_user_pass(indptr, indices, blocks, user_factors, item_factors, membership, membership_logits,
                    exposure, influence, d_load, user_cross, exposure_total,
                    factor_reg, membership_reg, eta, epsilon,
                    d_user_factors, d_membership_logits, d_influence, load_grad):
-    """User side of the fBGD gradient, one user i per task.
+    """User side of the fBGD gradient, one block of users (``blocks``) per task.
 
     ``user_cross[i, d*K:(d+1)*K] = B_d u_i`` (GEMM U @ [B_1..B_D]); ``exposure_total`` =
     sum_j q_j; ``d_load`` = dJ/dS from :func:`fbgd_item_pass`.
@@ -145,52 +150,53 @@ def fbgd_user_pass(indptr, indices, user_factors, item_factors, membership, memb
     one = user_factors.dtype.type(1.0)
     two = user_factors.dtype.type(2.0)
     offset = user_factors.dtype.type(eta * (1.0 - 2.0 * epsilon))
-    for i in prange(n):
-        for k in range(k_dim):
-            d_user_factors[i, k] = factor_reg * user_factors[i, k]
-        for d in range(n_comm):
-            quad = 0.0
-            two_t = 2.0 * membership[i, d]
-            base = d * k_dim
+    for block in prange(blocks.size - 1):
+        for i in range(blocks[block], blocks[block + 1]):
             for k in range(k_dim):
-                c_val = user_cross[i, base + k]
-                d_user_factors[i, k] += two_t * c_val
-                quad += c_val * user_factors[i, k]
-            d_membership_logits[i, d] = quad - unexposed * exposure_total[d]
-        acc_u = np.zeros(k_dim, dtype=user_factors.dtype)
-        acc_t = np.zeros(n_comm, dtype=user_factors.dtype)
-        acc_s = np.zeros(n_comm, dtype=user_factors.dtype)
-        for p in range(indptr[i], indptr[i + 1]):
-            j = indices[p]
-            pred = zero
-            for k in range(k_dim):
-                pred += user_factors[i, k] * item_factors[j, k]
-            gamma = zero
+                d_user_factors[i, k] = factor_reg * user_factors[i, k]
             for d in range(n_comm):
-                gamma += membership[i, d] * exposure[j, d]
-            c = one - two * pred - offset
+                quad = 0.0
+                two_t = 2.0 * membership[i, d]
+                base = d * k_dim
+                for k in range(k_dim):
+                    c_val = user_cross[i, base + k]
+                    d_user_factors[i, k] += two_t * c_val
+                    quad += c_val * user_factors[i, k]
+                d_membership_logits[i, d] = quad - unexposed * exposure_total[d]
+            acc_u = np.zeros(k_dim, dtype=user_factors.dtype)
+            acc_t = np.zeros(n_comm, dtype=user_factors.dtype)
+            acc_s = np.zeros(n_comm, dtype=user_factors.dtype)
+            for p in range(indptr[i], indptr[i + 1]):
+                j = indices[p]
+                pred = zero
+                for k in range(k_dim):
+                    pred += user_factors[i, k] * item_factors[j, k]
+                gamma = zero
+                for d in range(n_comm):
+                    gamma += membership[i, d] * exposure[j, d]
+                c = one - two * pred - offset
+                for k in range(k_dim):
+                    acc_u[k] += gamma * item_factors[j, k]
+                for d in range(n_comm):
+                    acc_t[d] += c * exposure[j, d]
+                    acc_s[d] += d_load[j, d]
             for k in range(k_dim):
-                acc_u[k] += gamma * item_factors[j, k]
+                d_user_factors[i, k] -= 2.0 * acc_u[k]
             for d in range(n_comm):
-                acc_t[d] += c * exposure[j, d]
-                acc_s[d] += d_load[j, d]
-        for k in range(k_dim):
-            d_user_factors[i, k] -= 2.0 * acc_u[k]
-        for d in range(n_comm):
-            d_membership_logits[i, d] += acc_t[d]
-            load_grad[i, d] = acc_s[d]
-        a = influence[i]
-        dot = 0.0
-        d_alpha = 0.0
-        for d in range(n_comm):
-            d_membership_logits[i, d] += a * load_grad[i, d]
-            dot += membership[i, d] * d_membership_logits[i, d]
-            d_alpha += membership[i, d] * load_grad[i, d]
-        for d in range(n_comm):
-            t = membership[i, d]
-            d_membership_logits[i, d] = (t * (d_membership_logits[i, d] - dot)
-                                         + membership_reg * membership_logits[i, d])
-        d_influence[i] = d_alpha
+                d_membership_logits[i, d] += acc_t[d]
+                load_grad[i, d] = acc_s[d]
+            a = influence[i]
+            dot = 0.0
+            d_alpha = 0.0
+            for d in range(n_comm):
+                d_membership_logits[i, d] += a * load_grad[i, d]
+                dot += membership[i, d] * d_membership_logits[i, d]
+                d_alpha += membership[i, d] * load_grad[i, d]
+            for d in range(n_comm):
+                t = membership[i, d]
+                d_membership_logits[i, d] = (t * (d_membership_logits[i, d] - dot)
+                                             + membership_reg * membership_logits[i, d])
+            d_influence[i] = d_alpha
 
 
 @njit(parallel=True, cache=True)
