@@ -10,7 +10,8 @@ x_kj. The objective (Eq. 5 with the authors' eta and L2 terms) is in
   O((n + m) K^2 D + |X+| (K + D)) per epoch;
 - ``bgd``: the same gradient over dense n x m matrices (the paper's "original BGD");
 - ``sgd``: mini-batch Adam on the positives plus ``negative_ratio`` x |X+| sampled pairs
-  (``uniform`` or ``itempop`` item sampling), S refreshed once per epoch.
+  (``uniform`` or ``itempop`` item sampling), randomly partitioned into batches of about
+  ``batch_size`` pairs each epoch; S refreshed once per epoch.
 
 Defaults are the authors' (awmf.m): K = D = 20, eps = 1e-5, eta = 1, learning rates 0.1, L2
 0.01 on U, V, w, b and 0.001 on g; U, V ~ U(0, 0.1), g ~ U(-.5, .5), w ~ U(.01, .02),
@@ -193,6 +194,9 @@ class FAWMF(Recommender):
         pos_items = train.indices.astype(np.int64)
         popularity = np.cumsum(np.bincount(pos_items, minlength=m).astype(np.float64))
         n_neg = int(self.negative_ratio) * train.nnz
+        users = np.concatenate([pos_users, np.repeat(pos_users, int(self.negative_ratio))])
+        n_batches = max(1, -(-users.size // int(self.batch_size)))
+        batch_dtype = np.uint16 if n_batches <= np.iinfo(np.uint16).max else np.int64
         counter = {"batches": 0}
         dtype = np.dtype(self.dtype)
 
@@ -201,20 +205,24 @@ class FAWMF(Recommender):
                 neg_items = rng.integers(0, m, n_neg)
             else:
                 neg_items = np.searchsorted(popularity, rng.random(n_neg) * popularity[-1], side="right")
-            users = np.concatenate([pos_users, np.repeat(pos_users, int(self.negative_ratio))])
             items = np.concatenate([pos_items, neg_items])
             labels = np.ones(users.size, dtype)
             fawmf_pair_labels(train.indptr, train.indices, users[train.nnz:], items[train.nnz:],
                               labels[train.nnz:])
-            order = rng.permutation(users.size)
+            # a random partition of the pairs into batches of about batch_size; a stable (radix)
+            # sort keeps each batch in user order, so the user-side rows stay in cache
+            batch_of = rng.integers(0, n_batches, users.size, dtype=batch_dtype)
+            order = np.argsort(batch_of, kind="stable")
+            bounds = np.concatenate([[0], np.cumsum(np.bincount(batch_of, minlength=n_batches))])
             params = self._params()
             theta = softmax(params["membership_logits"], axis=1).astype(dtype)
             load, _ = item_exposure(self._train_t, theta, params)
             total = 0.0
-            for start in range(0, order.size, int(self.batch_size)):
-                batch = order[start:start + int(self.batch_size)]
-                total += self._sgd_batch(users[batch], items[batch], labels[batch], load,
-                                         batch.size / order.size, objective, counter)
+            for start, stop in zip(bounds[:-1], bounds[1:]):
+                if stop > start:
+                    batch = order[start:stop]
+                    total += self._sgd_batch(users[batch], items[batch], labels[batch], load,
+                                             batch.size / users.size, objective, counter)
             return total + objective.penalty(self._params())
         return step
 

@@ -69,6 +69,27 @@ def test_sgd_learns_to_rank_positives_first(synthetic, sampler, ratio):
     assert positives.mean() > scores.mean() + scores.std() * 0.5
 
 
+def test_sgd_epoch_partitions_every_pair_into_user_ordered_batches(synthetic, monkeypatch):
+    train = synthetic[0]
+    seen: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    original = FAWMF._sgd_batch
+
+    def record(self, users, items, labels, *args):
+        seen.append((users, items, labels))
+        return original(self, users, items, labels, *args)
+
+    monkeypatch.setattr(FAWMF, "_sgd_batch", record)
+    FAWMF(learner="sgd", negative_ratio=2, batch_size=2048, epochs=1, **SMALL).fit(train)
+    users = np.concatenate([u for u, _, _ in seen])
+    labels = np.concatenate([lab for _, _, lab in seen])
+    expected = np.repeat(np.arange(train.shape[0]), 3 * np.diff(train.indptr))
+    np.testing.assert_array_equal(np.sort(users), expected)       # each pair exactly once
+    assert labels.sum() >= train.nnz                                # every positive, labelled 1
+    assert abs(len(seen) - expected.size / 2048) <= 1
+    for batch_users, _, _ in seen:   # two runs in user order: the positives, then the sampled pairs
+        assert np.sum(np.diff(batch_users) < 0) <= 1
+
+
 def test_fit_is_reproducible_for_a_seed(tiny):
     first = FAWMF(epochs=5, **SMALL).fit(tiny)._state()
     again = FAWMF(epochs=5, **SMALL).fit(tiny)._state()

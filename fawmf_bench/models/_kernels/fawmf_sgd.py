@@ -14,48 +14,53 @@ from numba import njit, prange
 from .csr import contains_sorted
 
 
-@njit(cache=True)
+@njit(parallel=True, cache=True)
 def fawmf_pair_labels(indptr, indices, users, items, labels):
     """labels[p] = x_{users[p], items[p]} by binary search in the sorted CSR row."""
-    for p in range(users.size):
+    for p in prange(users.size):
         found = contains_sorted(indices, indptr[users[p]], indptr[users[p] + 1], items[p])
         labels[p] = 1.0 if found else 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=True)
 def fawmf_batch_gradient(users, items, labels, user_factors, item_factors, membership, exposure,
                          eta, epsilon, d_user_factors, d_item_factors, d_membership, d_exposure):
     """Accumulate the batch gradient (serial scatter-add; outputs must be zeroed by the caller).
 
     Per pair: dJ/dR = 2 G (R - x), dJ/dG = (R - x)^2 - eta (eps - x)^2;
     du_i += dJ/dR v_j, dv_j += dJ/dR u_i, dtheta_i += dJ/dG q_j, dq_j += dJ/dG theta_i.
-    Returns the batch loss (float64).
+    Arithmetic in the arrays' dtype, the returned batch loss in float64. Pairs sorted by user
+    keep the user-side rows in cache (the caller's batches are).
     """
     k_dim = user_factors.shape[1]
     n_comm = membership.shape[1]
+    real = user_factors.dtype.type
     loss = 0.0
     for p in range(users.size):
         i = users[p]
         j = items[p]
         x = labels[p]
-        pred = 0.0
+        pred = real(0.0)
         for k in range(k_dim):
             pred += user_factors[i, k] * item_factors[j, k]
-        gamma = 0.0
+        gamma = real(0.0)
         for d in range(n_comm):
             gamma += membership[i, d] * exposure[j, d]
         res = pred - x
         miss = (epsilon - x) * (epsilon - x)
         loss += gamma * res * res + eta * (1.0 - gamma) * miss
-        d_pred = 2.0 * gamma * res
-        d_gamma = res * res - eta * miss
+        d_pred = real(2.0 * gamma * res)
+        d_gamma = real(res * res - eta * miss)
+        d_user, d_item = d_user_factors[i], d_item_factors[j]
         for k in range(k_dim):
-            uk = user_factors[i, k]
-            d_user_factors[i, k] += d_pred * item_factors[j, k]
-            d_item_factors[j, k] += d_pred * uk
+            d_user[k] += d_pred * item_factors[j, k]
+        for k in range(k_dim):
+            d_item[k] += d_pred * user_factors[i, k]
+        d_theta, d_q = d_membership[i], d_exposure[j]
         for d in range(n_comm):
-            d_membership[i, d] += d_gamma * exposure[j, d]
-            d_exposure[j, d] += d_gamma * membership[i, d]
+            d_theta[d] += d_gamma * exposure[j, d]
+        for d in range(n_comm):
+            d_q[d] += d_gamma * membership[i, d]
     return loss
 
 
