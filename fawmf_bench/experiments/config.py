@@ -12,7 +12,7 @@ File layout::
         datasets:
           <dataset>: {params: {...}, grid: {...}}   # overrides, merged key by key
     experiments:
-      convergence: {sgd_learning_rates: [0.1, 0.01, 0.001]}   # Figure 4 (ConvergenceConfig)
+      convergence: {sgd_learning_rates: [0.1, 0.01, 0.001, 0.0003]}   # Figure 4 (ConvergenceConfig)
 
 Every parameter name is checked against the model's constructor; a mistake names the file,
 the key and what is allowed.
@@ -78,7 +78,7 @@ class ConvergenceConfig:
     curve. fBGD and BGD keep the method's own rates (the authors' 0.1).
     """
 
-    sgd_learning_rates: tuple[float, ...] = (0.1, 0.01, 0.001)
+    sgd_learning_rates: tuple[float, ...] = (0.1, 0.01, 0.001, 0.0003)
 
 
 @dataclass(frozen=True)

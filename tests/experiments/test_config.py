@@ -69,12 +69,12 @@ def test_unknown_hyperparameter_lists_the_allowed_ones(tmp_path: Path):
 
 
 def test_convergence_learning_rates_default_and_override(tmp_path: Path):
-    assert load_config().convergence.sgd_learning_rates == (0.1, 0.01, 0.001)
+    assert load_config().convergence.sgd_learning_rates == (0.1, 0.01, 0.001, 0.0003)
     path = tmp_path / "rates.yaml"
     path.write_text("experiments:\n  convergence: {sgd_learning_rates: [0.02, 1]}\n")
     assert load_config(path).convergence.sgd_learning_rates == (0.02, 1.0)
     path.write_text("methods: {}\n")
-    assert load_config(path).convergence.sgd_learning_rates == (0.1, 0.01, 0.001)
+    assert load_config(path).convergence.sgd_learning_rates == (0.1, 0.01, 0.001, 0.0003)
 
 
 def test_missing_file_is_a_config_error(tmp_path: Path):

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from fawmf_bench.cli import cli
 from fawmf_bench.data import load_dataset
 from fawmf_bench.experiments import runner
-from fawmf_bench.experiments.config import load_config
+from fawmf_bench.experiments.config import ConvergenceConfig, load_config
 from fawmf_bench.experiments.figure_experiments import (
     Learner,
     community_table,
@@ -91,11 +91,22 @@ def test_convergence_curves_per_learner_and_resume(tmp_path, data_home, tiny_con
     by = frame.set_index(["label", "scoring", "epoch"])["pre@5"]
     np.testing.assert_allclose(by["fbgd"].sort_index(), by["bgd"].sort_index(), atol=0.02)
 
+    original = convergence._fit_learner
     monkeypatch.setattr(convergence, "_fit_learner", _boom)
     again = run_convergence(store, "synthetic", epochs=4, every=2, learners=LEARNERS, config=tiny_config)
     pd.testing.assert_frame_equal(again, frame)
     with pytest.raises(AssertionError, match="recomputed"):  # other settings: a new piece
         run_convergence(store, "synthetic", epochs=4, every=1, learners=LEARNERS[:1], config=tiny_config)
+
+    # a rate added to the config: only that rate's trial is fitted (plus the curve if it wins)
+    calls = []
+    monkeypatch.setattr(convergence, "_fit_learner", lambda *a: calls.append(a) or original(*a))
+    wider = dataclasses.replace(tiny_config, convergence=ConvergenceConfig((0.05, 0.005, 0.5)))
+    run_convergence(store, "synthetic", epochs=4, every=2, learners=LEARNERS[2:], config=wider)
+    record = json.loads((store / "synthetic" / "convergence" / "uniform-1x.json").read_text())
+    assert set(record["learning_rate_search"]["scores"]) == {"0.05", "0.005", "0.5"}
+    assert len(calls) == (1 if record["learning_rate_search"]["chosen"] == search["chosen"] else 2)
+    assert calls[0][0]["learning_rate"] == 0.5
 
 
 def test_learners_by_label():

@@ -9,7 +9,8 @@ of the ``paper`` split (one random 80/20 split) and is evaluated on its test par
 The SGD learners get their own Adam step size: every rate of the config's
 ``experiments.convergence.sgd_learning_rates`` trains the same budget on the training part
 minus its validation carve-out, and the rate with the best validation Pre@5 (max over the
-evaluations, either scoring) draws the curve; the search is stored with the curve. fBGD and
+evaluations, either scoring) draws the curve; the search is stored with the curve, and each
+trial under ``learning-rate-search/`` (reused when rates are added). fBGD and
 BGD use the method's rates (the authors' 0.1), so they stay the same exact-gradient learner.
 
 Evaluating on the test part is allowed here, as in the paper's figure, because nothing is
@@ -19,7 +20,7 @@ stops early, and the curves are reported as they are (the best-epoch snapshot th
 cumulative training time from the model's ``trace_`` (evaluation excluded).
 
 Output: ``<store>/<dataset>/convergence/<learner label>.json``, one per learner, each with
-its trace; a rerun skips the learners stored with the same settings.
+its trace; a rerun skips the learners (and step-size trials) stored with the same settings.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from ..units import model_seed
 from .common import experiment_dir, jsonable, load_split, read_piece, settings_key, write_json
 
 CONVERGENCE = "convergence"
+TRIALS = "learning-rate-search"          # sub-folder of the SGD step-size trials
 METHOD = "fawmf"
 CUTOFFS = (5,)
 
@@ -99,20 +101,18 @@ def run_convergence(store_root: str | Path, dataset: str | InteractionMatrix = "
     base.update(epochs=int(epochs), random_state=model_seed(seed, 0, METHOD))
     for learner in learners:
         params = {**base, **learner.params()}
-        settings = {"params": params, "every": int(every), "seed": int(seed), "dataset_checksum": data.checksum,
-                    "cutoffs": CUTOFFS}
+        common = {"every": int(every), "seed": int(seed), "dataset_checksum": data.checksum, "cutoffs": CUTOFFS}
+        search = None
         if learner.learner == "sgd":
-            settings["sgd_learning_rates"] = list(rates)
+            search = _choose_learning_rate(folder, learner.label, params, common, split, rates, force, progress)
+            params = {**params, "learning_rate": search["chosen"], "exposure_learning_rate": search["chosen"]}
+        settings = {"params": params, **common}
         key = settings_key(settings)
         path = folder / f"{learner.label}.json"
         if not force and read_piece(path, key) is not None:
             continue
         if progress:
             progress(f"{data.name}/{CONVERGENCE}/{learner.label}")
-        search = None
-        if learner.learner == "sgd":
-            search = _choose_learning_rate(params, split, int(every), int(epochs), rates, progress)
-            params = {**params, "learning_rate": search["chosen"], "exposure_learning_rate": search["chosen"]}
         record = _fit_learner(params, split.train, split.test, int(every), int(epochs))
         write_json(path, {"experiment": CONVERGENCE, "dataset": data.name, "label": learner.label,
                           "learner": learner.learner, "key": key, "learning_rate_search": search,
@@ -123,20 +123,32 @@ def run_convergence(store_root: str | Path, dataset: str | InteractionMatrix = "
     return frame[frame["label"].isin([lr.label for lr in learners])].reset_index(drop=True)
 
 
-def _choose_learning_rate(params: dict[str, Any], split, every: int, epochs: int, rates: tuple[float, ...],
+def _choose_learning_rate(folder: Path, label: str, params: dict[str, Any], common: dict[str, Any], split,
+                          rates: tuple[float, ...], force: bool = False,
                           progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """The SGD step size with the best validation Pre@5 (module docstring): {"chosen", "scores"}."""
+    """The SGD step size with the best validation Pre@5 (module docstring): {"chosen", "metric",
+    "scores"}. Each rate's trial is stored under ``<folder>/learning-rate-search/`` and reused,
+    so adding a rate to the config fits only that rate."""
     metric = f"pre@{CUTOFFS[0]}"
     scores = {}
     for rate in rates:
-        if progress:
-            progress(f"  learning rate {rate:g} on validation")
         trial = {**params, "learning_rate": rate, "exposure_learning_rate": rate}
-        record = _fit_learner(trial, split.fit_train, split.validation, every, epochs)
-        scores[f"{rate:g}"] = max((value for row in record["trace"] for name, value in row.items()
-                                   if name.endswith("/" + metric)), default=float("-inf"))
-    best = max(rates, key=lambda rate: scores[f"{rate:g}"])   # first of equals: rates' order
-    return {"chosen": float(best), "metric": metric, "scores": scores}
+        settings = {"params": trial, "target": "validation", **common}
+        key = settings_key(settings)
+        path = folder / TRIALS / f"{label}-lr{rate:g}.json"
+        stored = None if force else read_piece(path, key)
+        if stored is None:
+            if progress:
+                progress(f"{folder.parent.name}/{CONVERGENCE}/{label}: learning rate {rate:g} on validation")
+            record = _fit_learner(trial, split.fit_train, split.validation, common["every"], trial["epochs"])
+            best = max((value for row in record["trace"] for name, value in row.items()
+                        if name.endswith("/" + metric)), default=float("-inf"))
+            stored = {"experiment": CONVERGENCE, "label": label, "key": key, "settings": settings,
+                      "metric": metric, "score": best, **record}
+            write_json(path, stored)
+        scores[f"{rate:g}"] = float(stored["score"])
+    best_rate = max(rates, key=lambda rate: scores[f"{rate:g}"])   # first of equals: rates' order
+    return {"chosen": float(best_rate), "metric": metric, "scores": scores}
 
 
 def _fit_learner(params: dict[str, Any], train, target, every: int, epochs: int) -> dict[str, Any]:
