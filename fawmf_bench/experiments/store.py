@@ -73,6 +73,26 @@ class ResultStore:
             record["_path"] = str(path)
             yield record
 
+    def final_records(self, dataset: str | None = None, protocol: str | None = None) -> list[dict[str, Any]]:
+        """The final (test-fold) records of each method's current selection.
+
+        Where a method's folder holds a ``selection.json``, finals fitted with other settings
+        (those of an earlier selection, before a grid was widened) are left out: they stay in
+        the store, so a narrower grid can bring them back without refitting.
+        """
+        chosen: dict[Path, dict[str, Any] | None] = {}
+        finals = []
+        for record in self.records(dataset, protocol):
+            if record["unit"]["stage"] != "final":
+                continue
+            folder = Path(record["_path"]).parent
+            if folder not in chosen:
+                selection = folder / "selection.json"
+                chosen[folder] = json.loads(selection.read_text())["chosen"] if selection.exists() else None
+            if chosen[folder] is None or record["unit"]["params"] == chosen[folder]:
+                finals.append(record)
+        return finals
+
     def load_arrays(self, record: dict[str, Any]) -> dict[str, np.ndarray]:
         with np.load(Path(record["_path"]).with_suffix(".npz")) as npz:
             return {k: npz[k] for k in npz.files}

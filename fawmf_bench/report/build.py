@@ -119,7 +119,7 @@ def dataset_stats(
 
 def build_tables(store: ResultStore, home: Path | None = None, target: str = "fawmf") -> tuple[list[Table], list[dict]]:
     """Every table the store supports, and the records they came from."""
-    finals = [r for r in store.records() if r["unit"]["stage"] == "final"]
+    finals = store.final_records()
     datasets = sorted({r["unit"]["dataset"] for r in finals})
     stats = {}
     for dataset in datasets:

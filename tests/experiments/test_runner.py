@@ -49,6 +49,25 @@ def test_run_tunes_then_runs_every_fold_and_writes_selection(tmp_path, small_con
         assert np.isclose(arrays["pre@5"].mean(), record["metrics"]["pre@5"])
 
 
+def test_widened_grid_supersedes_the_old_finals(tmp_path, small_config, data_home):
+    full = run_benchmark(_settings(small_config, methods=["fawmf"]), ResultStore(tmp_path / "reference"))
+    winner = full[0]["unit"]["params"]["learning_rate"]
+    loser = 0.1 if winner == 0.05 else 0.05
+    narrow = tmp_path / "narrow.yaml"
+    narrow.write_text(small_config.read_text().replace("[0.05, 0.1]", f"[{loser}]"))
+
+    store = ResultStore(tmp_path / "store")
+    run_benchmark(_settings(narrow, methods=["fawmf"]), store)
+    run_benchmark(_settings(small_config, methods=["fawmf"]), store)      # the grid widened
+    finals = store.final_records()
+    assert sorted(r["unit"]["fold"] for r in finals) == [0, 1, 2]
+    assert {r["unit"]["params"]["learning_rate"] for r in finals} == {winner}
+    assert _metrics(finals) == _metrics(full)
+    stale = [r for r in store.records() if r["unit"]["stage"] == "final" and r not in finals]
+    assert {r["unit"]["params"]["learning_rate"] for r in stale} == {loser} and len(stale) == 3
+    assert len(summary_table(finals)) == 1                               # no duplicate folds
+
+
 def test_rerun_reuses_the_store(tmp_path, small_config, data_home, monkeypatch):
     store = ResultStore(tmp_path / "store")
     first = run_benchmark(_settings(small_config), store)
