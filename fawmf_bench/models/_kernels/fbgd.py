@@ -7,8 +7,8 @@ Gamma = theta Q^T, R = U V^T, A_d = sum_i theta_id u_i u_i^T, B_d = sum_j q_jd v
 The K^2 D caches are GEMMs done in NumPy; these kernels do the O(|X+| (K + D)) work over the
 positives, fused with the O((n + m) K D) per-row dense terms, one block of rows of about equal
 work per parallel task (``csr.balanced_row_blocks``; no write races: the item pass walks X^T,
-the user pass walks X). Accumulators of the loss are
-float64; the arrays may be float32 or float64 (one compiled specialisation each).
+the user pass walks X). Accumulators of the loss are float64; the arrays may be float32 or
+float64 (one compiled specialisation each).
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ def fawmf_item_exposure(indptr_t, indices_t, blocks_t, membership, influence, ex
     task.
 
     ``indptr_t, indices_t``: CSR of X^T (items x users); ``blocks_t``: its row blocks
-    (:func:`~fawmf_bench.models._kernels.csr.balanced_row_blocks`). Writes ``community_load`` (S) and
-    ``exposure`` (Q), both (m, D).
+    (:func:`~fawmf_bench.models._kernels.csr.balanced_row_blocks`). Writes
+    ``community_load`` (S) and ``exposure`` (Q), both (m, D).
     """
-    m, n_comm = community_load.shape
+    n_comm = community_load.shape[1]
     for block in prange(blocks_t.size - 1):
         for j in range(blocks_t[block], blocks_t[block + 1]):
             acc = np.zeros(n_comm, dtype=membership.dtype)
@@ -72,7 +72,7 @@ def fbgd_item_pass(indptr_t, indices_t, blocks_t, user_factors, item_factors, me
     - d_load = dJ/dS = dZ * w_j (consumed by the user pass: dtheta += alpha X dS)
     - positive_loss[j] = sum_{i in pos(j)} G_ij (1 - 2 R_ij) + eta (1 - G_ij)(1 - 2 eps)
     """
-    m, k_dim = item_factors.shape
+    k_dim = item_factors.shape[1]
     n_comm = exposure.shape[1]
     unexposed = eta * epsilon * epsilon
     zero = item_factors.dtype.type(0.0)
@@ -143,7 +143,7 @@ def fbgd_user_pass(indptr, indices, blocks, user_factors, item_factors, membersh
     - dJ/dalpha_i = theta_i . (X dS)_i (regularisation added by the caller)
     ``load_grad`` (n, D) receives X dS.
     """
-    n, k_dim = user_factors.shape
+    k_dim = user_factors.shape[1]
     n_comm = membership.shape[1]
     unexposed = eta * epsilon * epsilon
     zero = user_factors.dtype.type(0.0)
