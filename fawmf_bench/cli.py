@@ -12,6 +12,11 @@ from pathlib import Path
 import click
 
 
+#: where ``run`` and ``report`` write without ``--out``: a folder of its own in the current
+#: directory (git-ignored in the repository), never the repository's committed ``results/``
+DEFAULT_OUT = Path("fawmf-results")
+
+
 class UsageProblem(click.ClickException):
     """A problem the user can fix: printed as one line, exit code 2."""
 
@@ -107,8 +112,8 @@ def datasets(home: Path | None) -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the splits and of every model.")
 @click.option("--config", "config_path", type=click.Path(path_type=Path), help="Hyperparameter file (default: the packaged one).")
 @click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="Units run in parallel processes.")
-@click.option("--out", type=click.Path(path_type=Path), default=Path("results"), show_default=True,
-              help="Results folder; the store lives in OUT/store.")
+@click.option("--out", type=click.Path(path_type=Path), default=DEFAULT_OUT, show_default=True,
+              help="Results folder; the store lives in OUT/store (the repository's committed results: --out results).")
 @click.option("--no-tune", is_flag=True, help="Use each method's fixed params instead of searching its grid.")
 @click.option("--force", is_flag=True, help="Recompute units even when stored.")
 @click.option("--quiet", is_flag=True, help="No progress display.")
@@ -212,8 +217,8 @@ def _run_figure_experiment(experiment: str, datasets_: tuple[str, ...], methods:
 
 
 @cli.command()
-@click.option("--out", type=click.Path(path_type=Path), default=Path("results"), show_default=True,
-              help="Folder for the tables, figures and report.html.")
+@click.option("--out", type=click.Path(path_type=Path), default=DEFAULT_OUT, show_default=True,
+              help="Folder for the tables, figures and report.html (the repository's committed results: --out results).")
 @click.option("--store", "store_root", type=click.Path(path_type=Path),
               help="Result store to read (default: OUT/store).")
 @click.option("--target", default="fawmf", show_default=True, help="Method whose Impv% and significance Table 3 shows.")
