@@ -110,7 +110,8 @@ def table3(records: Iterable[dict[str, Any]], dataset: str, protocol: str, load_
                               "std": "", "paper": format_number(paper_impv, "+.2f"), "best_baseline": other,
                               "ttest_p": format_number(t_p, ".4g"), "wilcoxon_p": format_number(w_p, ".4g"),
                               "marks": marks})
-            display[label] = f"{format_number(impv, '+.2f')}% {marks}".rstrip() + f" (vs {method_label(other)})"
+            relation = "behind" if impv < 0 else "ahead of" if impv > 0 else "level with"
+            display[label] = f"{format_number(impv, '+.2f')}% {marks}".rstrip() + f" ({relation} {method_label(other)})"
             if paper:
                 paper_text = f"{format_number(paper_impv, '+.2f')}%" if paper_impv is not None else "—"
                 display[f"AAAI-20 {label}"] = paper_text
@@ -127,7 +128,9 @@ def table3(records: Iterable[dict[str, Any]], dataset: str, protocol: str, load_
     notes = [
         f"Impv%: {method_label(target)} over the best other method per metric (100 (x - x_best) / x_best, fold means). "
         f"Marks (p < 0.05, two-sided, vs that method): {TTEST_MARK} paired t-test over folds; "
-        f"{WILCOXON_MARK} Wilcoxon signed-rank test on per-user values pooled over folds.",
+        f"{WILCOXON_MARK} Wilcoxon signed-rank test on per-user values pooled over folds. "
+        "A mark says the difference is unlikely to be chance, whichever its direction: a negative Impv% "
+        "with marks is a significant loss.",
         "MRR (paper): sum of reciprocal ranks of all the user's test items (can exceed 1); "
         "MRR (first hit): reciprocal rank of the first test item.",
     ]
@@ -139,4 +142,7 @@ def table3(records: Iterable[dict[str, Any]], dataset: str, protocol: str, load_
         notes.append(f"{which}; {PAPER_PROTOCOL_NOTE}.")
     if target not in by_method:
         notes.append(f"No Impv% row: {method_label(target)} is not in the store for this dataset.")
-    return Table(f"table3-{dataset}-{protocol}", caption, data, pd.DataFrame(display_rows), tuple(notes))
+    display = pd.DataFrame(display_rows)
+    best = tuple((c, "max") for c in display.columns if c not in ("method", "folds"))
+    return Table(f"table3-{dataset}-{protocol}", caption, data, display, tuple(notes), best=best,
+                 change_rows=(IMPV_ROW,))

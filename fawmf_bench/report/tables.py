@@ -129,6 +129,10 @@ class Table:
     data: pd.DataFrame
     display: pd.DataFrame
     notes: tuple[str, ...] = ()
+    #: (display column, "max" | "min"): columns whose best plain number the HTML page marks
+    best: tuple[tuple[str, str], ...] = ()
+    #: first-column values of rows holding signed changes (gains / losses), e.g. "Impv%"
+    change_rows: tuple[str, ...] = ()
 
     def write(self, folder: Path) -> list[Path]:
         """Write ``<name>.csv`` and ``<name>.md`` into ``folder``; returns their paths."""
@@ -176,8 +180,15 @@ def table1(stats: Mapping[str, Mapping[str, Any]]) -> Table:
     display["dataset"] = [dataset_label(d) for d in display["dataset"]]
     caption = ("Table 1: dataset statistics after preprocessing (every rating a positive, items with < 3 "
                "interactions dropped) beside the paper's Table 1")
-    notes = ("The paper lists ML-1M before filtering; its 3,952 items is the largest movie id.",)
-    return Table("table1", caption, data, display, notes)
+    notes = []
+    if "ml-1m" in stats:
+        notes.append(f"ML-1M: the paper's 3,952 items is the largest movie id before filtering; "
+                     f"{int(stats['ml-1m']['items']):,} items keep at least 3 interactions here.")
+    if any((paper_match(d) or (None, False))[1] for d in stats):
+        notes.append("A stand-in is different data from the paper's dataset: compare orderings and gaps, not levels.")
+    if not rows:
+        notes.append("No dataset statistics available (neither cached nor snapshotted in the store).")
+    return Table("table1", caption, data, display, tuple(notes))
 
 
 _TABLE1_COLUMNS = ["dataset", "users", "items", "positives", "density %", "paper dataset", "paper users",

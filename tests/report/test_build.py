@@ -39,8 +39,10 @@ def test_report_writes_every_table_and_figure(report_dir):
 
 def test_html_is_self_contained_and_notes_the_missing_figures(report_dir):
     page = (report_dir / "report.html").read_text()
-    assert page.count("data:image/png;base64,") == 1
-    assert "http://" not in page.replace("http://www.w3.org", "") and "https://" not in page
+    assert page.count("<svg") == 1 and "<img" not in page  # Figure 3 inline, scaling with the page
+    assert "http://" not in page and "https://" not in page and "<script" not in page
+    assert "`" not in page  # backticks become <code>
+    assert '<nav class="toc"' in page and 'href="#table3-synthetic-cv"' in page
     for source in FIGURES[1:]:
         assert f'id="{source.name}"' in page and source.missing in page
     for table in ("table1", "table2", "table3-synthetic-cv"):
@@ -59,6 +61,33 @@ def test_table1_comes_from_the_snapshot_without_the_data(small_store, data_home)
     checksums = {r["dataset_checksum"] for r in records}
     assert dataset_stats(small_store.root, "synthetic", checksums, data_home)["users"] > 0
     assert dataset_stats(small_store.root, "synthetic", {"other-data"}, data_home) is None
+
+
+def test_tables_carry_their_chosen_settings_and_provenance(report_dir):
+    page = (report_dir / "report.html").read_text()
+    section = page[page.index('<section id="table3-synthetic-cv">'):]
+    section = section[:section.index("</section>")]
+    assert "Chosen hyperparameters" in section and "regularization 10.0" in section  # WMF's fixed setting
+    assert "Git revision:" in section and "Machine:" in section and "Run date:" in section
+
+
+def test_notes_shared_by_tables_print_once(report_dir):
+    page = (report_dir / "report.html").read_text()
+    assert page.count("MRR (first hit): reciprocal rank") == 1
+
+
+def test_cli_default_output_is_not_the_committed_results(small_store, data_home, tmp_path, monkeypatch):
+    from fawmf_bench.cli import DEFAULT_OUT
+
+    assert DEFAULT_OUT.name != "results"
+    for command in ("run", "report"):
+        out = next(p for p in cli.commands[command].params if p.name == "out")
+        assert out.default == DEFAULT_OUT
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["report", "--store", str(small_store.root), "--home", str(data_home),
+                                      "--target", "wmf"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / DEFAULT_OUT / "report.html").is_file() and not (tmp_path / "results").exists()
 
 
 def test_cli_report_and_its_errors(small_store, data_home, tmp_path):
