@@ -13,7 +13,6 @@ Typical use (what ``fawmf-bench report`` does)::
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -26,6 +25,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from ..experiments.figure_experiments import DEFAULT_LEARNERS  # noqa: E402
+from ..experiments.figure_experiments.communities import AGE_BRACKETS  # noqa: E402
 from .figures import method_color, save_figure  # noqa: E402  (PALETTE: one color per method / learner)
 from .paper import METHOD_LABELS  # noqa: E402
 
@@ -119,39 +119,78 @@ def draw_k_sweep(frame: pd.DataFrame, metric: str = "pre@5") -> Figure:
     return figure
 
 
-def draw_communities(summary: pd.DataFrame, top_items: pd.DataFrame | None = None, width: int = 30) -> Figure:
-    """Figure 6: one table row per community (members, share of women, mean age code, the
-    top exposed titles), with a bubble panel of age against gender (bubble area: members)."""
-    _require(summary, ["community", "size", "female_share", "mean_age_code"], "communities")
-    titles = _top_titles(summary, top_items)
-    rows = [[str(r.community), f"{r.size:.0f}", _percent(r.female_share), _number(r.mean_age_code),
-             "; ".join(textwrap.shorten(t, width, placeholder="...") for t in titles.get(r.community, []))]
-            for r in summary.itertuples(index=False)]
-    height = 1.2 + 0.28 * len(rows)
-    figure = plt.figure(figsize=(15, max(4.0, height)), layout="constrained")
-    bubbles, table_axes = figure.subplots(1, 2, width_ratios=[1, 3.6])
-    known = summary.dropna(subset=["female_share", "mean_age_code"])
-    if not known.empty:
-        area = 600 * known["size"] / known["size"].max()
-        bubbles.scatter(known["mean_age_code"], 100 * known["female_share"], s=area, alpha=0.45,
-                        color=method_color("fawmf"), edgecolor="#333333", linewidth=0.5)
-        for r in known.itertuples(index=False):
-            bubbles.annotate(str(r.community), (r.mean_age_code, 100 * r.female_share), fontsize=7,
-                             ha="center", va="center")
-        bubbles.set_xlabel("mean age code (membership-weighted)")
+def draw_communities(summary: pd.DataFrame, top_items: pd.DataFrame | None = None) -> Figure:
+    """Figure 6: who the learned communities are. Left: the share of each ML-1M age group among
+    a community's members (stacked bars; "all" is every user). Right: women among the members
+    against the share aged under 25, bubble area = members (sum of memberships). The top items
+    per community are a table beside the figure (:func:`communities_frame`): text inside an
+    image would be too small to read. ``top_items`` is accepted for symmetry and unused."""
+    _require(summary, ["community", "size", "female_share"], "communities")
+    ages = [f"age_{code}" for code in AGE_BRACKETS]
+    has_ages = all(c in summary for c in ages) and summary[ages].notna().all(axis=None)
+    has_women = summary["female_share"].notna().all()
+    n = len(summary)
+    figure = plt.figure(figsize=(11, max(4.2, 1.6 + 0.3 * (n + 1))), layout="constrained")
+    bars, bubbles = figure.subplots(1, 2, width_ratios=[1.35, 1])
+    if has_ages:
+        shares = summary[ages].to_numpy(dtype=float)
+        overall = summary["size"].to_numpy() @ shares / summary["size"].sum()  # = the share among all users
+        rows = np.vstack([overall, shares])
+        labels = ["all"] + [str(c) for c in summary["community"]]
+        colors = plt.get_cmap("viridis")(np.linspace(0.0, 0.95, len(ages)))
+        left = np.zeros(len(rows))
+        y = np.arange(len(rows))
+        for k, (code, label) in enumerate(AGE_BRACKETS.items()):
+            bars.barh(y, 100 * rows[:, k], left=100 * left, color=colors[k], label=label, height=0.8,
+                      edgecolor="white", linewidth=0.4)
+            left += rows[:, k]
+        bars.set_yticks(y, labels, fontsize=9)
+        bars.invert_yaxis()
+        bars.set_xlim(0, 100)
+        bars.set_xlabel("members per age group (%, weighted by membership)")
+        bars.set_ylabel("community")
+        bars.legend(title="age", fontsize=8, title_fontsize=8, ncols=len(ages), loc="lower center",
+                    bbox_to_anchor=(0.5, 1.0), frameon=False, columnspacing=0.8, handlelength=1.2)
+    else:
+        bars.axis("off")
+        bars.text(0.5, 0.5, "no age side information", ha="center", va="center", fontsize=10)
+    if has_ages and has_women:
+        young = 100 * summary[["age_1", "age_18"]].sum(axis=1)
+        women = 100 * summary["female_share"]
+        area = 900 * summary["size"] / summary["size"].max()
+        bubbles.scatter(young, women, s=area, alpha=0.45, color=method_color("fawmf"), edgecolor="#333333",
+                        linewidth=0.5, clip_on=False)
+        for c, x, v in zip(summary["community"], young, women):
+            bubbles.annotate(str(c), (x, v), fontsize=8, ha="center", va="center")
+        all_young = 100 * overall[:2].sum()
+        all_women = 100 * float(summary["size"] @ summary["female_share"] / summary["size"].sum())
+        bubbles.scatter([all_young], [all_women], marker="+", s=120, color="#b00020", label="all users", zorder=3)
+        pad_x, pad_y = 0.18 * np.ptp(young) + 2, 0.18 * np.ptp(women) + 2  # room for the largest bubble
+        bubbles.set_xlim(young.min() - pad_x, young.max() + pad_x)
+        bubbles.set_ylim(women.min() - pad_y, women.max() + pad_y)
+        bubbles.set_xlabel("members aged under 25 (%)")
         bubbles.set_ylabel("women among members (%)")
+        bubbles.legend(fontsize=8, frameon=False, loc="upper right")
         bubbles.grid(alpha=0.3)
     else:
         bubbles.axis("off")
-        bubbles.text(0.5, 0.5, "no gender / age side information", ha="center", va="center", fontsize=9)
-    table_axes.axis("off")
-    table = table_axes.table(cellText=rows, colLabels=["d", "members", "women", "age code", "top exposed items"],
-                             colWidths=[0.04, 0.08, 0.07, 0.08, 0.73], loc="upper center", cellLoc="left")
-    table.auto_set_font_size(False)
-    table.set_fontsize(7)
-    table.scale(1.0, 1.15)
-    figure.suptitle("Figure 6: learned communities (size = sum of memberships; women and age weighted by membership)")
+        bubbles.text(0.5, 0.5, "no gender / age side information", ha="center", va="center", fontsize=10)
+    figure.suptitle("Figure 6: who is in each learned community (ML-1M users.dat; never seen in training)")
     return figure
+
+
+def communities_frame(summary: pd.DataFrame, top_items: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Figure 6's companion table for people: per community its members, the share of women
+    and of each age group (%), and its top items by exposure lift (titles only)."""
+    titles = _top_titles(summary, top_items)
+    rows = []
+    for r in summary.to_dict("records"):
+        row = {"community": str(r["community"]), "members": f"{r['size']:.0f}", "women": _percent(r["female_share"])}
+        for code, label in AGE_BRACKETS.items():
+            row[f"age {label}"] = _percent(r.get(f"age_{code}", np.nan))
+        row["top items (exposure lift)"] = "; ".join(titles.get(int(r["community"]), []))
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def _top_titles(summary: pd.DataFrame, top_items: pd.DataFrame | None) -> dict[int, list[str]]:
@@ -166,10 +205,6 @@ def _top_titles(summary: pd.DataFrame, top_items: pd.DataFrame | None) -> dict[i
 
 def _percent(value: float) -> str:
     return "-" if pd.isna(value) else f"{100 * value:.0f}%"
-
-
-def _number(value: float) -> str:
-    return "-" if pd.isna(value) else f"{value:.1f}"
 
 
 def plot_convergence(frame: pd.DataFrame, out_dir: str | Path) -> list[Path]:

@@ -158,24 +158,33 @@ def test_community_table_matches_hand_computation(with_features):
     women = (data.user_features["gender"] == "F").to_numpy()
     np.testing.assert_allclose(summary["female_share"], theta[women].sum(axis=0) / theta.sum(axis=0))
     ages = data.user_features["age"].to_numpy()
-    np.testing.assert_allclose(summary["mean_age_code"], ages @ theta / theta.sum(axis=0))
+    for code in (1, 18, 25, 35, 45, 50, 56):  # age brackets are categories: shares, never a mean of codes
+        np.testing.assert_allclose(summary[f"age_{code}"], theta[ages == code].sum(axis=0) / theta.sum(axis=0))
+    np.testing.assert_allclose(summary[[c for c in summary if c.startswith("age_")]].sum(axis=1), 1.0)
+    assert "mean_age_code" not in summary
+    lift = q - q.mean(axis=1, keepdims=True)
     for d in range(3):
         rows = top[top["community"] == d]
-        np.testing.assert_array_equal(rows["item"], np.argsort(-q[:, d], kind="stable")[:4])
-        assert rows["exposure"].is_monotonic_decreasing
+        np.testing.assert_array_equal(rows["item"], np.argsort(-lift[:, d], kind="stable")[:4])
+        assert rows["lift"].is_monotonic_decreasing
         assert summary.loc[d, "top_items"].split("; ")[0] == f"Movie {rows['item'].iloc[0]} (Drama|Comedy)"
 
 
-def test_community_table_ranks_saturated_exposures_by_their_logit(with_features):
+def test_community_table_ranks_by_the_logit_lift_not_the_shared_bias(with_features):
     data = with_features
     rng = np.random.default_rng(1)
     theta = rng.dirichlet(np.ones(2), data.n_users)
-    logit = rng.normal(0.0, 30.0, (data.n_items, 2))
+    bias = np.zeros(data.n_items)
+    bias[:5] = 50.0  # five items exposed everywhere: top by raw exposure in every community
+    own = rng.normal(0.0, 3.0, (data.n_items, 2))
+    logit = bias[:, None] + own
     q = (1.0 / (1.0 + np.exp(-logit))).astype(np.float32)  # many exact 1.0 ties in float32
     assert (q == 1.0).sum() > 4
     _, top = community_table(theta, q, data, top_n=3, exposure_logit=logit)
+    lift = own - own.mean(axis=1, keepdims=True)  # the shared bias cancels
     for d in range(2):
-        np.testing.assert_array_equal(top[top["community"] == d]["item"], np.argsort(-logit[:, d])[:3])
+        np.testing.assert_array_equal(top[top["community"] == d]["item"], np.argsort(-lift[:, d])[:3])
+    assert set(top.loc[top["community"] == 0, "item"]) != set(top.loc[top["community"] == 1, "item"])
 
 
 def test_fawmf_exposure_logits_are_the_logits_of_q():
@@ -189,7 +198,7 @@ def test_community_table_without_side_information(data_home):
     data = load_dataset("synthetic")
     theta = np.eye(2)[np.arange(data.n_users) % 2]
     summary, top = community_table(theta, np.ones((data.n_items, 2)), data, top_n=2)
-    assert summary["female_share"].isna().all() and summary["mean_age_code"].isna().all()
+    assert summary["female_share"].isna().all() and summary["age_25"].isna().all()
     assert list(summary["argmax_members"]) == [(data.n_users + 1) // 2, data.n_users // 2]
     assert list(top["item"]) == [0, 1, 0, 1]  # ties: lower item index first
     with pytest.raises(ValueError, match="do not fit"):
@@ -206,7 +215,7 @@ def test_run_communities_writes_tables_and_reuses_the_fit(tmp_path, with_feature
     stored, top = load_communities(store, "synthetic")
     np.testing.assert_allclose(stored["size"], summary["size"])
     assert len(top) == 3 * 5
-    assert "mean age code" in (folder / "communities.md").read_text()
+    assert "age 25-34" in (folder / "communities.md").read_text()
 
     monkeypatch.setattr(communities, "make_model", _boom)
     run_communities(store, with_features, epochs=3, config=tiny_config, top_n=2)
@@ -254,5 +263,5 @@ def test_communities_on_ml1m_name_real_movies(tmp_path, data_home, tiny_config):
     summary = run_communities(tmp_path / "store", "ml-1m", epochs=3, config=tiny_config)
     assert len(summary) == 3
     assert summary["female_share"].between(0.05, 0.95).all()
-    assert summary["mean_age_code"].between(1, 56).all()
+    assert np.allclose(summary[[c for c in summary if c.startswith("age_")]].sum(axis=1), 1.0)
     assert summary["top_items"].str.contains(r"\(\d{4}\)").all()  # movie titles carry their year

@@ -8,6 +8,8 @@ import pytest
 
 from fawmf_bench.report.figure_plots import (
     choose_scoring,
+    communities_frame,
+    draw_communities,
     draw_convergence,
     learner_label,
     plot_communities,
@@ -63,13 +65,34 @@ def test_plot_k_sweep_averages_and_writes(tmp_path):
 
 
 def test_plot_communities_with_and_without_side_information(tmp_path):
+    ages = {f"age_{code}": [0.1, 0.2, 0.05, 0.3] for code in (1, 18, 25)}
+    ages.update({f"age_{code}": [0.7 / 4, 0.4 / 4, 0.85 / 4, 0.1 / 4] for code in (35, 45, 50, 56)})
     summary = pd.DataFrame({"community": range(4), "size": [10.0, 20.0, 5.0, 1.0], "argmax_members": [9, 21, 5, 0],
-                            "female_share": [0.2, 0.5, 0.3, 0.9], "mean_age_code": [25.0, 30.5, 18.2, 40.0],
+                            "female_share": [0.2, 0.5, 0.3, 0.9], **ages,
                             "top_items": ["A very long movie title that goes on (1999) (Drama); B (Comedy)"] * 4})
     top = pd.DataFrame({"community": np.repeat(range(4), 2), "rank": [1, 2] * 4, "title": ["A", "B"] * 4})
     _assert_written(plot_communities((summary, top), tmp_path / "with"), "figure6_communities")
-    bare = summary.assign(female_share=np.nan, mean_age_code=np.nan)
+    bare = summary.assign(female_share=np.nan, **{k: np.nan for k in ages})
     _assert_written(plot_communities(bare, tmp_path / "bare"), "figure6_communities")
+    frame = communities_frame(summary, top)
+    assert list(frame.columns[:4]) == ["community", "members", "women", "age under 18"]
+    assert frame.loc[1, "women"] == "50%" and frame.loc[0, "top items (exposure lift)"] == "A; B"
+
+
+@pytest.mark.parametrize("sizes", [(100.0, 300.0, 50.0), (300.0, 290.0, 310.0)])
+def test_figure6_bubbles_stay_inside_their_axes(sizes):
+    ages = {f"age_{code}": [0.8 / 5] * 3 for code in (25, 35, 45, 50, 56)}
+    summary = pd.DataFrame({"community": range(3), "size": list(sizes), "female_share": [0.1, 0.5, 0.3],
+                            "age_1": [0.0, 0.05, 0.1], "age_18": [0.2, 0.15, 0.1], **ages, "top_items": ["A"] * 3})
+    figure = draw_communities(summary)
+    figure.canvas.draw()
+    bubbles = figure.axes[1]
+    box = bubbles.get_window_extent()
+    points = bubbles.collections[0]
+    centres = bubbles.transData.transform(points.get_offsets())
+    radii = np.sqrt(points.get_sizes()) / 2 * figure.dpi / 72  # marker area is in points^2
+    assert (centres[:, 0] - radii >= box.x0).all() and (centres[:, 0] + radii <= box.x1).all()
+    assert (centres[:, 1] - radii >= box.y0).all() and (centres[:, 1] + radii <= box.y1).all()
 
 
 def test_empty_data_is_a_clear_error(tmp_path):

@@ -3,15 +3,17 @@
 FAWMF is fitted (no monitor, a fixed number of epochs) on the training part of the ``paper``
 split. For each community d it reports
 
-- the top items by exposure q_jd = sigmoid(w_j s_jd + b_j) (Eq. 6), with their titles and
-  genres from ``item_features`` (ML-1M's movies.dat);
+- the items that characterise it: ranked by the lift of their exposure logit over the item's mean
+  logit across communities, (w_j s_jd + b_j) - mean_d' (w_j s_jd' + b_j) = w_j (s_jd - mean_d' s_jd')
+  (Eq. 6 without the item's shared part). Ranking by q_jd itself lists the same popular items in
+  every community: their bias b_j saturates the sigmoid everywhere. Titles and genres come from
+  ``item_features`` (ML-1M's movies.dat);
 - its size: the expected number of members sum_i theta_id, and the users whose largest
   membership is d;
 - its make-up from ``user_features`` (ML-1M's users.dat, never seen in training), weighted by
-  membership theta_id: the share of women, and the mean age code. ML-1M records age as a
-  bracket code (1: under 18, 18: 18-24, 25: 25-34, 35: 35-44, 45: 45-49, 50: 50-55, 56: 56+),
-  so "mean age" is the membership-weighted mean of those codes (each the bracket's lower
-  bound): it orders communities from young to old but is not an age in years.
+  membership theta_id: the share of women and the share of each age group. ML-1M records age as
+  a bracket code (1: under 18, 18: 18-24, 25: 25-34, 35: 35-44, 45: 45-49, 50: 50-55, 56: 56+):
+  categories, so they are reported as shares (columns ``age_<code>``), never averaged.
 
 Epochs and other hyperparameters: the ``chosen`` settings of a stored FAWMF tuning
 (``<store>/<dataset>/{paper,cv}/fawmf/selection.json``, paper first) when present, else the
@@ -50,12 +52,13 @@ def community_table(membership: np.ndarray, exposure: np.ndarray, data: Interact
                     top_n: int = 5, exposure_logit: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(summary, top_items) of the communities given theta (n, D) and Q (m, D).
 
-    Items are ranked by ``exposure_logit`` (w_j s_jd + b_j) when given, which orders them like Q
-    without the ties that sigmoid saturation creates among popular items.
+    Items are ranked by their lift: ``exposure_logit`` (w_j s_jd + b_j) minus its mean over the
+    communities when given, else Q minus its mean over the communities (ties: lower item index).
 
-    ``summary``: one row per community with size, argmax_members, female_share, mean_age_code
-    (NaN where ``data`` has no gender / age) and top_items ("title (genres)" joined by "; ").
-    ``top_items``: community, rank, item, item_id, title, genres, exposure.
+    ``summary``: one row per community with size, argmax_members, female_share, age_<code> (the
+    membership-weighted share of each of ML-1M's age brackets; NaN where ``data`` has no gender /
+    age) and top_items ("title (genres)" joined by "; ").
+    ``top_items``: community, rank, item, item_id, title, genres, exposure, lift.
     """
     theta = np.asarray(membership, dtype=np.float64)
     q = np.asarray(exposure, dtype=np.float64)
@@ -64,8 +67,9 @@ def community_table(membership: np.ndarray, exposure: np.ndarray, data: Interact
                          f"{data.n_users} x {data.n_items} dataset with a common number of communities")
     n_communities = theta.shape[1]
     top_n = min(int(top_n), q.shape[0])
-    ranking = q if exposure_logit is None else np.asarray(exposure_logit, dtype=np.float64)
-    top = np.argsort(-ranking, axis=0, kind="stable")[:top_n]  # (top_n, D), ties: lower item index
+    scores = q if exposure_logit is None else np.asarray(exposure_logit, dtype=np.float64)
+    lift = scores - scores.mean(axis=1, keepdims=True)
+    top = np.argsort(-lift, axis=0, kind="stable")[:top_n]  # (top_n, D), ties: lower item index
     items = _item_labels(data)
     ranks, communities = np.meshgrid(np.arange(1, top_n + 1), np.arange(n_communities), indexing="ij")
     top_items = pd.DataFrame({
@@ -73,6 +77,7 @@ def community_table(membership: np.ndarray, exposure: np.ndarray, data: Interact
         "item_id": data.item_ids[top.ravel()], "title": items["title"].to_numpy()[top.ravel()],
         "genres": items["genres"].to_numpy()[top.ravel()],
         "exposure": np.take_along_axis(q, top, axis=0).ravel(),
+        "lift": np.take_along_axis(lift, top, axis=0).ravel(),
     }).sort_values(["community", "rank"], kind="stable").reset_index(drop=True)
     labels = [f"{t} ({g})" if g else str(t) for t, g in zip(top_items["title"], top_items["genres"])]
     joined = pd.Series(labels).groupby(top_items["community"].to_numpy()).agg("; ".join)
@@ -82,10 +87,20 @@ def community_table(membership: np.ndarray, exposure: np.ndarray, data: Interact
         "size": theta.sum(axis=0),
         "argmax_members": np.bincount(theta.argmax(axis=1), minlength=n_communities),
         "female_share": _weighted_mean(theta, _column(users, "gender", lambda g: (g == "F").astype(float))),
-        "mean_age_code": _weighted_mean(theta, _column(users, "age", lambda a: pd.to_numeric(a, errors="coerce"))),
+        **_age_shares(theta, users),
         "top_items": joined.reindex(range(n_communities)).to_numpy(),
     })
     return summary, top_items
+
+
+def _age_shares(theta: np.ndarray, users: pd.DataFrame | None) -> dict[str, np.ndarray]:
+    """``age_<code>``: per community the membership-weighted share of each age bracket among
+    the members whose age is known (sum_i theta_id [age_i = a] / sum_i theta_id [age known])."""
+    ages = _column(users, "age", lambda a: pd.to_numeric(a, errors="coerce"))
+    if ages is None:
+        return {f"age_{code}": np.full(theta.shape[1], np.nan) for code in AGE_BRACKETS}
+    return {f"age_{code}": _weighted_mean(theta, np.where(np.isfinite(ages), (ages == code).astype(float), np.nan))
+            for code in AGE_BRACKETS}
 
 
 def _item_labels(data: InteractionMatrix) -> pd.DataFrame:
@@ -115,20 +130,25 @@ def _weighted_mean(theta: np.ndarray, values: np.ndarray | None) -> np.ndarray:
 
 
 def communities_markdown(summary: pd.DataFrame) -> str:
-    """The case-study table in Markdown (the age column explained in the caption)."""
-    lines = [
-        "| community | members (sum theta) | argmax members | women | mean age code | top exposed items |",
-        "|---:|---:|---:|---:|---:|---|",
-    ]
-    for row in summary.itertuples(index=False):
-        women = "-" if np.isnan(row.female_share) else f"{100 * row.female_share:.1f}%"
-        age = "-" if np.isnan(row.mean_age_code) else f"{row.mean_age_code:.1f}"
-        items = str(row.top_items).replace("|", "/")
-        lines.append(f"| {row.community} | {row.size:.1f} | {row.argmax_members} | {women} | {age} | {items} |")
+    """The case-study table in Markdown (the columns explained below it)."""
+    ages = [f"age {label}" for label in AGE_BRACKETS.values()]
+    lines = ["| community | members (sum theta) | argmax members | women | " + " | ".join(ages)
+             + " | top items (exposure lift) |",
+             "|---:|---:|---:|---:|" + "---:|" * len(ages) + "---|"]
+    for row in summary.to_dict("records"):
+        shares = [_share(row.get(f"age_{code}")) for code in AGE_BRACKETS]
+        items = str(row["top_items"]).replace("|", "/")
+        lines.append(f"| {row['community']} | {row['size']:.1f} | {row['argmax_members']} | "
+                     f"{_share(row['female_share'])} | " + " | ".join(shares) + f" | {items} |")
     lines.append("")
-    lines.append("Women and mean age are weighted by membership theta_id. Mean age code: ML-1M's age brackets "
-                 "coded by their lower bound (1 = under 18, 18, 25, 35, 45, 50, 56 = 56+), averaged.")
+    lines.append("Women and age groups: shares of the members, weighted by membership theta_id (ML-1M's age "
+                 "brackets are categories). Top items: the largest lift of the exposure logit over the item's "
+                 "mean logit across communities (the item's shared bias removed).")
     return "\n".join(lines) + "\n"
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None or not np.isfinite(value) else f"{100 * value:.1f}%"
 
 
 def stored_choice(store_root: str | Path, dataset: str) -> tuple[dict[str, Any] | None, str | None]:
@@ -155,8 +175,7 @@ def run_communities(store_root: str | Path, dataset: str | InteractionMatrix = "
         params["epochs"] = int(epochs if epochs is not None else DEFAULT_EPOCHS)
         source = "--epochs" if epochs is not None else f"default {DEFAULT_EPOCHS} epochs"
     params["random_state"] = model_seed(seed, 0, METHOD)
-    settings = {"params": params, "seed": int(seed), "dataset_checksum": data.checksum, "train": "paper train part",
-                "ranking": "exposure logit"}
+    settings = {"params": params, "seed": int(seed), "dataset_checksum": data.checksum, "train": "paper train part"}
     key = settings_key(settings)
     record_path, arrays_path = folder / "communities.json", folder / "fit.npz"
     if force or read_piece(record_path, key) is None or not arrays_path.exists():
