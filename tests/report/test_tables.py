@@ -48,6 +48,16 @@ def test_table1_lists_the_dataset_beside_the_paper(data_home):
     assert table.data.set_index("dataset").loc["ml-1m", "paper positives"] == "1000209"
 
 
+def test_table1_footnotes_speak_only_of_the_datasets_in_it():
+    ml100k = {"users": 943, "items": 1473, "positives": 99723}
+    alone = table1({"ml-100k": ml100k})
+    assert not any("ML-1M" in note or "stand-in" in note for note in alone.notes)
+    both = table1({"ml-100k": ml100k, "ml-1m": {"users": 6040, "items": 3503, "positives": 999917},
+                   "douban-monti": {"users": 2999, "items": 3000, "positives": 136891}})
+    assert any("ML-1M" in note and "3,503" in note for note in both.notes)
+    assert any("stand-in" in note for note in both.notes)
+
+
 def test_table2_has_every_method_and_the_median_epoch_seconds(final_records):
     table = table2(final_records)
     assert list(table.data["method"]) == METHOD_ORDER
