@@ -106,6 +106,8 @@ def _local_models(sources: str) -> dict[str, type[Recommender]]:
 def add_plugin_modules(sources: list[str], relative_to: Path | None = None) -> None:
     """Register the Recommenders of local modules (names or ``.py`` paths, the latter relative
     to ``relative_to``) for this process and its children (through ``FAWMF_BENCH_PLUGINS``)."""
+    if not sources:
+        return
     current = [s for s in os.environ.get(PLUGINS_ENV, "").split(os.pathsep) if s]
     for source in sources:
         if source.endswith(".py") and relative_to is not None:
