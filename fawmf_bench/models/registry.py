@@ -176,6 +176,17 @@ def make_model(name: str, **params: Any) -> Recommender:
     return model_class(name)().set_params(**params)
 
 
+def method_origin(name: str) -> str:
+    """Where ``name`` comes from: "built-in", "plugin <distribution>" or "local <module>"."""
+    target = MODELS[name.lower()]
+    if isinstance(target, str):
+        return "built-in"
+    if isinstance(target, type):
+        return f"local {target.__module__}"
+    dist = getattr(target, "dist", None)
+    return f"plugin {dist.name if dist is not None else target.value}"
+
+
 @dataclass(frozen=True)
 class MethodInfo:
     """What tables and figures show of a method (declared on its class)."""

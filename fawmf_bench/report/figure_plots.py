@@ -3,7 +3,8 @@
 ``plot_*`` write it as PNG + SVG into ``out_dir`` and return the paths.
 
 Colors come from :func:`fawmf_bench.report.figures.method_color` (the same method and learner
-colors as every other figure). Everything renders with the Agg backend, without a display.
+colors as every other figure). `fawmf-bench report` renders with the Agg backend, without a
+display; imported elsewhere (a notebook) the module leaves the user's backend alone.
 
 Typical use (what ``fawmf-bench report`` does)::
 
@@ -17,9 +18,6 @@ import textwrap
 from pathlib import Path
 
 import matplotlib
-
-matplotlib.use("Agg")  # files only; never needs a display
-
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
