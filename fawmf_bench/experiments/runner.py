@@ -27,12 +27,12 @@ from typing import Any, Iterable
 from tqdm.auto import tqdm
 
 from .._threading import prefer_workqueue_layer
+from ..data.splitting import PROTOCOLS
 from ..models import model_class
 from .config import BenchConfig, load_config
 from .store import ResultStore, _atomic_write
 from .units import Unit, execute_unit, make_unit
 
-PROTOCOLS = ("cv", "paper")
 
 
 class RunFailed(RuntimeError):
