@@ -5,6 +5,7 @@ report / its own tests there, with no edit to fawmf-bench."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -52,7 +53,9 @@ def test_pip_install_into_a_fresh_venv_then_list_run_report(tmp_path: Path) -> N
         assert out.returncode == 0, f"{args}: {out.stdout}\n{out.stderr}"
         return out.stdout
 
-    call("-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--no-index", str(PLUGIN))
+    source = tmp_path / "plugin"  # pip builds in the source folder: keep the checkout clean
+    shutil.copytree(PLUGIN, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    call("-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--no-index", str(source))
     before = subprocess.run([sys.executable, "-m", "fawmf_bench.cli", "methods"], env=env,
                             capture_output=True, text=True, timeout=300).stdout
     assert "ease" not in before  # installed only in the venv
@@ -72,4 +75,4 @@ def test_pip_install_into_a_fresh_venv_then_list_run_report(tmp_path: Path) -> N
     assert "O(m^3 + \\|X+\\|m)" in (out / "table2.md").read_text()
     assert "EASE^R" in (out / "report.html").read_text()
     assert (out / "figure3_running_time.svg").is_file()
-    call("-m", "pytest", "-q", "-p", "no:cacheprovider", str(PLUGIN / "tests"))
+    call("-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(source), str(source / "tests"))
