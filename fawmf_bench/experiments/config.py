@@ -195,3 +195,8 @@ def _check_method_section(source: str, method: str, section: dict[str, Any]) -> 
                     )
                 if kind == "grid" and (not isinstance(value, list) or not value):
                     raise ConfigError(f"{source}: {where}.grid.{key}: expected a non-empty list of values")
+                for candidate in value if kind == "grid" else [value]:  # the class's constraints, now
+                    try:
+                        model_class(method)().set_params(**{key: candidate})._validate_params()
+                    except ValueError as exc:
+                        raise ConfigError(f"{source}: {where}.{kind}.{key}: {exc}") from None

@@ -7,7 +7,7 @@ that a missing optional dependency of one method never breaks the others.
 
 from __future__ import annotations
 
-from .base import Characteristics, FitMonitor, Interval, Options, Recommender, run_epochs
+from .base import Characteristics, FitMonitor, Interval, Options, Recommender, check_train, run_epochs
 from .registry import (
     BUILTIN_MODELS,
     MODELS,
@@ -23,5 +23,5 @@ from .registry import (
 __all__ = [
     "BUILTIN_MODELS", "Characteristics", "FitMonitor", "Interval", "MODELS", "MethodInfo", "Options",
     "PluginError", "Recommender", "add_plugin_modules", "make_model", "method_info", "method_names",
-    "model_class", "run_epochs",
+    "check_train", "model_class", "run_epochs",
 ]

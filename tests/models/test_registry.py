@@ -148,3 +148,12 @@ def test_constraint_messages_say_what_is_allowed():
         make_model("wmf", scoring="x").fit(tiny_matrix())
     with pytest.raises(ValueError, match=r"corruption must be a number in \[0, 1\)"):
         make_model("cdae", corruption=1.0).fit(tiny_matrix())
+
+
+def test_config_rejects_a_value_the_class_constraints_forbid(tmp_path):
+    from fawmf_bench.experiments.config import ConfigError, load_config
+
+    path = tmp_path / "hp.yaml"
+    path.write_text("methods:\n  wmf:\n    grid: {factors: [4, -1]}\n")
+    with pytest.raises(ConfigError, match=r"methods.wmf.grid.factors: WMF: factors must be an integer >= 1, got -1"):
+        load_config(path)

@@ -23,8 +23,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from fawmf_bench.models import Characteristics, FitMonitor, Interval, Recommender, run_epochs
-from fawmf_bench.models.base import check_train
+from fawmf_bench.models import Characteristics, FitMonitor, Interval, Recommender, check_train, run_epochs
 
 __all__ = ["EASE", "datasets_file", "ease_weights"]
 
