@@ -18,7 +18,24 @@ class UsageProblem(click.ClickException):
     exit_code = 2
 
 
-@click.group()
+class _Group(click.Group):
+    """The command group; its --help ends with the registered methods and datasets (plugins
+    included), read when the help is shown, not at import."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from .data import DataError, dataset_names
+        from .models import PluginError, method_names
+
+        for title, names in (("Methods", method_names), ("Datasets", dataset_names)):
+            try:
+                text = ", ".join(names())
+            except (DataError, PluginError) as exc:
+                text = f"(cannot list: {exc})"
+            formatter.write_paragraph()
+            formatter.write_text(f"{title}: {text}")
+
+
+@click.group(cls=_Group)
 @click.version_option(package_name="fawmf-bench")
 @click.option("--datasets", "datasets_files", multiple=True, metavar="FILE",
               type=click.Path(exists=True, dir_okay=False, path_type=Path),

@@ -63,6 +63,8 @@ def test_pip_install_into_a_fresh_venv_then_list_run_report(tmp_path: Path) -> N
     assert any(line.split()[:2] == ["ease", "EASE^R"] and "plugin fawmf-bench-ease" in line
                for line in listed.splitlines()), listed
     assert "ease-demo" in call("-m", "fawmf_bench.cli", "datasets")
+    help_text = call("-m", "fawmf_bench.cli", "--help")
+    assert "ease" in help_text.split("Methods:")[1] and "ease-demo" in help_text.split("Datasets:")[1]
     out = tmp_path / "results"
     summary = call("-m", "fawmf_bench.cli", "run", "--dataset", "ease-demo", "--methods", "itempop,ease",
                    "--folds", "2", "--out", str(out), "--quiet")

@@ -157,3 +157,23 @@ def test_config_rejects_a_value_the_class_constraints_forbid(tmp_path):
     path.write_text("methods:\n  wmf:\n    grid: {factors: [4, -1]}\n")
     with pytest.raises(ConfigError, match=r"methods.wmf.grid.factors: WMF: factors must be an integer >= 1, got -1"):
         load_config(path)
+
+
+def test_help_lists_plugin_methods_and_a_broken_plugin_exits_2(clean_registry, tmp_path, monkeypatch):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from fawmf_bench.cli import cli
+
+    monkeypatch.setenv(registry.PLUGINS_ENV, str(_write_plugin(tmp_path)))
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0 and "damped" in result.output.split("Methods:")[1]
+    broken = tmp_path / "broken.py"
+    broken.write_text("import no_such_module_anywhere\n")
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-m", "fawmf_bench.cli", "methods"], capture_output=True, text=True,
+                         env={**__import__("os").environ, registry.PLUGINS_ENV: str(broken), "PYTHONPATH": str(root)})
+    assert out.returncode == 2 and out.stderr.strip().startswith("Error: plugin module") and "Traceback" not in out.stderr
