@@ -181,14 +181,14 @@ def run(datasets_: tuple[str, ...], methods: str, protocol: str, n_folds: int, s
         _run_figure_experiment(experiment, datasets_, methods, n_folds, seed, config_path, out, force, quiet, home,
                                epochs, every, k_values)
         return
+    try:
+        config = load_config(config_path)  # first: its plugins list may add methods
+    except ConfigError as exc:
+        raise UsageProblem(str(exc)) from exc
     chosen = list(MODELS) if methods == "all" else [m.strip().lower() for m in methods.split(",") if m.strip()]
     unknown = [m for m in chosen if m not in MODELS]
     if unknown or not chosen:
         raise UsageProblem(f"unknown method(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(MODELS)}")
-    try:
-        config = load_config(config_path)
-    except ConfigError as exc:
-        raise UsageProblem(str(exc)) from exc
     names = _data_errors(lambda: [resolve_name(d) for d in datasets_])
     for name in names:  # fail early, before any work, when a dataset is missing
         _data_errors(lambda: load_dataset(name, home=home))

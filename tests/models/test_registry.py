@@ -177,3 +177,17 @@ def test_help_lists_plugin_methods_and_a_broken_plugin_exits_2(clean_registry, t
     out = subprocess.run([sys.executable, "-m", "fawmf_bench.cli", "methods"], capture_output=True, text=True,
                          env={**__import__("os").environ, registry.PLUGINS_ENV: str(broken), "PYTHONPATH": str(root)})
     assert out.returncode == 2 and out.stderr.strip().startswith("Error: plugin module") and "Traceback" not in out.stderr
+
+
+def test_run_takes_a_method_from_the_config_plugins_list(clean_registry, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from fawmf_bench.cli import cli
+
+    _write_plugin(tmp_path)
+    (tmp_path / "hp.yaml").write_text("plugins: [damped_plugin.py]\n")
+    monkeypatch.setenv("FAWMF_BENCH_HOME", str(tmp_path / "home"))
+    result = CliRunner().invoke(cli, ["run", "--config", str(tmp_path / "hp.yaml"), "--methods", "damped",
+                                      "--folds", "2", "--no-tune", "--quiet", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "damped" in result.output and len(list((tmp_path / "out" / "store").rglob("*.json"))) >= 2
