@@ -24,6 +24,9 @@ import scipy.sparse as sp
 from fawmf_bench.data.splitting import make_splits
 from fawmf_bench.data.synthetic import generate
 from fawmf_bench.evaluation import evaluate
+from fawmf_bench._threading import prefer_workqueue_layer
+
+prefer_workqueue_layer()  # as the CLI and the runner do (the layer is fixed at numba's first parallel run)
 
 
 def median_seconds(fn, repeats: int) -> tuple[float, float]:
