@@ -25,6 +25,9 @@ from threadpoolctl import threadpool_limits
 
 from fawmf_bench.data.dataset import binary_csr
 from fawmf_bench.models import FitMonitor, make_model
+from fawmf_bench._threading import prefer_workqueue_layer
+
+prefer_workqueue_layer()  # as the CLI and the runner do (the layer is fixed at numba's first parallel run)
 
 RATINGS = Path(os.environ.get("FAWMF_BENCH_MIRROR", "/work/shared/datasets")) / "ml-1m/ratings.csv.gz"
 

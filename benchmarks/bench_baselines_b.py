@@ -25,6 +25,9 @@ import scipy.sparse as sp
 from fawmf_bench.data.dataset import binary_csr
 from fawmf_bench.models.cdae import CDAE
 from fawmf_bench.models.exmf import EXMF
+from fawmf_bench._threading import prefer_workqueue_layer
+
+prefer_workqueue_layer()  # as the CLI and the runner do (the layer is fixed at numba's first parallel run)
 
 
 def load_ml1m() -> sp.csr_matrix:

@@ -3,7 +3,6 @@
 ML-1M scale (default): all 6,040 users x 3,706 items of the synthetic "ml-1m" preset, paper
 80/20 split, random rank-20 factors. Times (median of --repeats, after compilation):
   evaluate(): scoring + exclusion + ranks of all test items -> Pre/Rec/NDCG/HR@5, MRR (paper), MRR
-  top_k_items(): the kernel's top-5 lists
   numpy baseline: same scoring, exclusion by -inf, np.argpartition top-5 (no metrics)
 Douban scale (--douban): 123,480 x 20,029, 16.6M random training positives, ~4.2M test
 positives, random rank-20 factors; one evaluate() run, wall time and peak RSS.
@@ -24,7 +23,10 @@ import scipy.sparse as sp
 
 from fawmf_bench.data.splitting import make_splits
 from fawmf_bench.data.synthetic import generate
-from fawmf_bench.evaluation import evaluate, top_k_items
+from fawmf_bench.evaluation import evaluate
+from fawmf_bench._threading import prefer_workqueue_layer
+
+prefer_workqueue_layer()  # as the CLI and the runner do (the layer is fixed at numba's first parallel run)
 
 
 def median_seconds(fn, repeats: int) -> tuple[float, float]:
@@ -58,9 +60,7 @@ def bench_ml1m(repeats: int) -> None:
     train, test = split.train, split.test
     score_fn = factor_scorer(*train.shape)
     evaluate(score_fn, train, test, cutoffs=(5,))  # compile / load the cached kernels
-    top_k_items(score_fn, train, 5)
     t_eval = median_seconds(lambda: evaluate(score_fn, train, test, cutoffs=(5,)), repeats)
-    t_topk = median_seconds(lambda: top_k_items(score_fn, train, 5), repeats)
     t_numpy = median_seconds(lambda: numpy_top5(score_fn, train), repeats)
     t_score = median_seconds(lambda: score_fn(np.arange(train.shape[0])), repeats)
     print(f"ML-1M scale: {train.shape[0]} users x {train.shape[1]} items, "
@@ -70,7 +70,6 @@ def bench_ml1m(repeats: int) -> None:
     for label, (wall, cpu) in (
         ("scoring alone (U @ V.T)", t_score),
         ("evaluate (K=5 + MRR (paper) + MRR)", t_eval),
-        ("top_k_items (k=5, numba)", t_topk),
         ("numpy: score + exclude + argpartition top-5", t_numpy),
     ):
         print(f"  {label:<44} {wall:7.3f}  {cpu:7.3f}")

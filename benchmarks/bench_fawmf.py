@@ -29,6 +29,9 @@ import scipy.sparse as sp
 from fawmf_bench.data.dataset import binary_csr
 from fawmf_bench.models import FitMonitor
 from fawmf_bench.models.fawmf import FAWMF
+from fawmf_bench._threading import prefer_workqueue_layer
+
+prefer_workqueue_layer()  # as the CLI and the runner do (the layer is fixed at numba's first parallel run)
 
 MIRROR = os.environ.get("FAWMF_BENCH_MIRROR", os.path.join(os.path.dirname(__file__), "..", "..",
                                                             "shared", "datasets"))

@@ -22,6 +22,9 @@ from fawmf_bench.models._kernels.csr import balanced_row_blocks
 from fawmf_bench.models._kernels.eals import eals_sweep
 from fawmf_bench.models.fawmf import FAWMF
 from fawmf_bench.models.fawmf_gradient import FBGDWorkspace, fbgd_loss_and_gradient
+from fawmf_bench._threading import prefer_workqueue_layer
+
+prefer_workqueue_layer()  # as the CLI and the runner do (the layer is fixed at numba's first parallel run)
 
 
 def median_seconds(run, repeats: int) -> float:

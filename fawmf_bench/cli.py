@@ -23,10 +23,39 @@ class UsageProblem(click.ClickException):
     exit_code = 2
 
 
-@click.group()
+class _Group(click.Group):
+    """The command group; its --help ends with the registered methods and datasets (plugins
+    included), read when the help is shown, not at import."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from .data import DataError, dataset_names
+        from .models import PluginError, method_names
+
+        for title, names in (("Methods", method_names), ("Datasets", dataset_names)):
+            try:
+                text = ", ".join(names())
+            except (DataError, PluginError) as exc:
+                text = f"(cannot list: {exc})"
+            formatter.write_paragraph()
+            formatter.write_text(f"{title}: {text}")
+
+
+@click.group(cls=_Group)
 @click.version_option(package_name="fawmf-bench")
-def cli() -> None:
-    """Benchmark FAWMF against implicit-feedback matrix factorization baselines."""
+@click.option("--datasets", "datasets_files", multiple=True, metavar="FILE",
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A datasets.yaml of your own whose entries join the registry (repeatable; "
+              "FAWMF_BENCH_DATASETS does the same).")
+def cli(datasets_files: tuple[Path, ...]) -> None:
+    """Benchmark FAWMF against implicit-feedback matrix factorization baselines.
+
+    Methods and datasets of installed plugins (entry points fawmf_bench.models and
+    fawmf_bench.datasets) join the built-in ones; `fawmf-bench methods` lists them.
+    """
+    if datasets_files:
+        from .data.registry import add_registry_files
+
+        add_registry_files(list(datasets_files))
 
 
 # --- data commands (download, datasets) ---------------------------------------------------
@@ -95,6 +124,17 @@ def datasets(home: Path | None) -> None:
     _data_errors(action)
 
 
+@cli.command()
+def methods() -> None:
+    """List the methods: built-in ones and those of plugins, with their label and origin."""
+    from .models import method_info, method_names
+    from .models.registry import method_origin
+
+    click.echo(f"{'name':<14} {'label':<18} origin")
+    for name in sorted(method_names(), key=lambda m: method_info(m).sort_key):
+        click.echo(f"{name:<14} {method_info(name).label:<18} {method_origin(name)}")
+
+
 # --- experiment commands (run) --------------------------------------------------------------
 
 
@@ -146,14 +186,14 @@ def run(datasets_: tuple[str, ...], methods: str, protocol: str, n_folds: int, s
         _run_figure_experiment(experiment, datasets_, methods, n_folds, seed, config_path, out, force, quiet, home,
                                epochs, every, k_values)
         return
+    try:
+        config = load_config(config_path)  # first: its plugins list may add methods
+    except ConfigError as exc:
+        raise UsageProblem(str(exc)) from exc
     chosen = list(MODELS) if methods == "all" else [m.strip().lower() for m in methods.split(",") if m.strip()]
     unknown = [m for m in chosen if m not in MODELS]
     if unknown or not chosen:
         raise UsageProblem(f"unknown method(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(MODELS)}")
-    try:
-        config = load_config(config_path)
-    except ConfigError as exc:
-        raise UsageProblem(str(exc)) from exc
     names = _data_errors(lambda: [resolve_name(d) for d in datasets_])
     for name in names:  # fail early, before any work, when a dataset is missing
         _data_errors(lambda: load_dataset(name, home=home))
@@ -225,6 +265,9 @@ def _run_figure_experiment(experiment: str, datasets_: tuple[str, ...], methods:
 @click.option("--home", type=click.Path(path_type=Path), help="Data home (default: FAWMF_BENCH_HOME or the user cache).")
 def report(out: Path, store_root: Path | None, target: str, home: Path | None) -> None:
     """Write Tables 1-3 (CSV + Markdown), the figures (PNG + SVG) and report.html from the store."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, never a display (set here, not at import: notebooks keep theirs)
     from .report.build import build_report
 
     store_root = store_root or out / "store"
@@ -318,7 +361,15 @@ def regress(update: bool, variation_seeds: int, methods: str, config_path: Path 
 
 
 def main() -> None:
-    cli(prog_name="fawmf-bench")
+    from ._threading import prefer_workqueue_layer
+    from .models import PluginError
+
+    prefer_workqueue_layer()
+    try:
+        cli(prog_name="fawmf-bench")
+    except PluginError as exc:  # a plugin that cannot load: one line, exit 2
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -17,9 +17,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
-from .dataset import InteractionMatrix
+from .dataset import InteractionMatrix, binary_csr_from_parts
 
 FORMAT_VERSION = 1
 
@@ -90,8 +89,7 @@ def load(home: Path, name: str) -> InteractionMatrix | None:
                 return None
             shape = tuple(int(s) for s in archive["shape"])
             indices, indptr = archive["indices"], archive["indptr"]
-            matrix = sp.csr_matrix((np.ones(len(indices), dtype=np.float32), indices, indptr), shape=shape)
-            matrix.has_sorted_indices = True
+            matrix = binary_csr_from_parts(indptr, indices, shape)
             features = {"user": {}, "item": {}}
             for key in archive.files:
                 prefix, _, column = key.partition("__")

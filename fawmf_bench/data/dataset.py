@@ -75,10 +75,20 @@ def binary_csr(users: np.ndarray, items: np.ndarray, shape: tuple[int, int]) -> 
     keys = np.sort(users * shape[1] + items)  # sort + diff: much faster than np.unique in NumPy 2.4
     keys = keys[np.r_[True, keys[1:] != keys[:-1]]] if len(keys) else keys
     rows, cols = np.divmod(keys, shape[1])
+    return binary_csr_from_sorted(rows, cols, shape)
+
+
+def binary_csr_from_sorted(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+    """The canonical binary CSR of :func:`binary_csr`, for (row, col) pairs already sorted and unique."""
     indptr = np.zeros(shape[0] + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=shape[0]), out=indptr[1:])
+    return binary_csr_from_parts(indptr, cols, shape)
+
+
+def binary_csr_from_parts(indptr: np.ndarray, indices: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+    """The canonical binary CSR (float32 ones, int32 sorted indices) from its index arrays."""
     matrix = sp.csr_matrix(
-        (np.ones(len(keys), dtype=np.float32), cols.astype(np.int32), indptr), shape=shape
+        (np.ones(len(indices), dtype=np.float32), indices.astype(np.int32, copy=False), indptr), shape=shape
     )
     matrix.has_sorted_indices = True
     return matrix

@@ -13,9 +13,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
-from .dataset import InteractionMatrix
+from .dataset import InteractionMatrix, binary_csr_from_sorted
 from .errors import DataError
 from .parsers import RawInteractions
 from .registry import Preprocess
@@ -43,15 +42,6 @@ def _compact(codes: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     used = np.bincount(codes, minlength=size) > 0
     new_code = np.cumsum(used) - 1
     return np.flatnonzero(used), new_code[codes]
-
-
-def _csr_from_sorted(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
-    """The canonical binary CSR of :func:`binary_csr`, for pairs already sorted and unique."""
-    indptr = np.zeros(shape[0] + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=shape[0]), out=indptr[1:])
-    matrix = sp.csr_matrix((np.ones(len(cols), dtype=np.float32), cols.astype(np.int32), indptr), shape=shape)
-    matrix.has_sorted_indices = True
-    return matrix
 
 
 def filter_counts(users: np.ndarray, items: np.ndarray, n_users: int, n_items: int,
@@ -92,7 +82,7 @@ def build(name: str, raw: RawInteractions, prep: Preprocess, *,
         )
     kept_users, rows = _compact(pair_users, n_users)
     kept_items, cols = _compact(pair_items, n_items)
-    matrix = _csr_from_sorted(rows, cols, (len(kept_users), len(kept_items)))
+    matrix = binary_csr_from_sorted(rows, cols, (len(kept_users), len(kept_items)))
     user_ids = np.asarray(user_vocab)[kept_users]
     item_ids = np.asarray(item_vocab)[kept_items]
     return InteractionMatrix(

@@ -1,7 +1,11 @@
 """The dataset registry: typed views of the entries of ``datasets.yaml`` and the data home.
 
-``datasets.yaml`` lives at the repository root; ``FAWMF_BENCH_DATASETS`` points at another
-file (a user's own registry). Names are looked up case-insensitively, aliases included.
+``datasets.yaml`` lives at the repository root. Other files add entries, never replace them:
+files that installed packages declare as entry points in the group ``fawmf_bench.datasets``
+(the entry point names a path to a datasets.yaml, or a function returning one), then the
+``os.pathsep``-separated files in ``FAWMF_BENCH_DATASETS`` (``fawmf-bench --datasets FILE``).
+A name or alias defined twice is an error. Names are looked up case-insensitively, aliases
+included.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import functools
 import os
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +23,7 @@ import yaml
 from .errors import DataError, UnknownDataset
 
 REGISTRY_ENV = "FAWMF_BENCH_DATASETS"
+ENTRY_POINT_GROUP = "fawmf_bench.datasets"
 HOME_ENV = "FAWMF_BENCH_HOME"
 MIRROR_ENV = "FAWMF_BENCH_MIRROR"
 DEFAULT_REGISTRY = Path(__file__).resolve().parents[2] / "datasets.yaml"
@@ -112,17 +118,46 @@ def _load(path: Path, mtime: float) -> dict[str, DatasetSpec]:
     return {str(name): _spec(str(name), raw or {}) for name, raw in entries.items()}
 
 
-def registry_path() -> Path:
-    """The datasets.yaml in use (FAWMF_BENCH_DATASETS or the repository's)."""
-    return Path(os.environ.get(REGISTRY_ENV) or DEFAULT_REGISTRY)
+def _entry_point_files() -> list[Path]:
+    paths = []
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            target = point.load()
+            paths.append(Path(target() if callable(target) else target))
+        except Exception as exc:
+            raise DataError(f"dataset plugin {point.name!r} ({point.value}): {type(exc).__name__}: {exc}") from exc
+    return paths
+
+
+def registry_paths() -> list[Path]:
+    """The datasets.yaml files in use: the repository's, the installed plugins', then the
+    user's (FAWMF_BENCH_DATASETS)."""
+    users = [Path(p).expanduser() for p in os.environ.get(REGISTRY_ENV, "").split(os.pathsep) if p.strip()]
+    return [DEFAULT_REGISTRY, *_entry_point_files(), *users]
+
+
+def add_registry_files(paths: list[Path]) -> None:
+    """Add datasets.yaml files for this process and its children (FAWMF_BENCH_DATASETS)."""
+    current = [p for p in os.environ.get(REGISTRY_ENV, "").split(os.pathsep) if p.strip()]
+    current += [str(Path(p).resolve()) for p in paths if str(Path(p).resolve()) not in current]
+    os.environ[REGISTRY_ENV] = os.pathsep.join(current)
 
 
 def registry() -> dict[str, DatasetSpec]:
-    """All entries, in file order."""
-    path = registry_path()
-    if not path.is_file():
-        raise DataError(f"dataset registry {path} not found (set {REGISTRY_ENV} to a datasets.yaml)")
-    return _load(path, path.stat().st_mtime)
+    """All entries of every file (see module docstring), in file order."""
+    merged: dict[str, DatasetSpec] = {}
+    claimed: dict[str, Path] = {}  # lower-case name or alias -> the file that defines it
+    for path in registry_paths():
+        if not path.is_file():
+            raise DataError(f"dataset registry {path} not found ({REGISTRY_ENV} and --datasets take datasets.yaml files)")
+        for name, spec in _load(path, path.stat().st_mtime).items():
+            for key in {name.lower(), *(a.lower() for a in spec.aliases)}:
+                if key in claimed:
+                    raise DataError(f"dataset {key!r} in {path} is already defined in {claimed[key]}; "
+                                    "choose another name (files add datasets, they never replace one)")
+                claimed[key] = path
+            merged[name] = spec
+    return merged
 
 
 def dataset_names() -> list[str]:

@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from .dataset import binary_csr_from_sorted
+
 
 @dataclass(frozen=True)
 class Split:
@@ -190,14 +192,7 @@ def _assign(
 def _select(matrix: sp.csr_matrix, mask: np.ndarray) -> sp.csr_matrix:
     """The positives of ``matrix`` where ``mask`` (CSR order) holds, as canonical binary CSR."""
     rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))[mask]
-    indptr = np.zeros(matrix.shape[0] + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=matrix.shape[0]), out=indptr[1:])
-    out = sp.csr_matrix(
-        (np.ones(len(rows), dtype=np.float32), matrix.indices[mask].astype(np.int32), indptr),
-        shape=matrix.shape,
-    )
-    out.has_sorted_indices = True
-    return out
+    return binary_csr_from_sorted(rows, matrix.indices[mask], matrix.shape)
 
 
 # ----------------------------------------------------------------- cache

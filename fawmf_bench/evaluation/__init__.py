@@ -5,7 +5,7 @@ see :mod:`.metrics` for the metric definitions and :mod:`.statistics` for the te
 """
 
 from .metrics import METRIC_LABELS, EvaluationResult, evaluate, metric_label, metric_names
-from .ranking import top_k_items, truth_ranks
+from .ranking import truth_ranks
 
 __all__ = [
     "METRIC_LABELS",
@@ -13,6 +13,5 @@ __all__ = [
     "evaluate",
     "metric_label",
     "metric_names",
-    "top_k_items",
     "truth_ranks",
 ]

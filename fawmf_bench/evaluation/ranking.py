@@ -1,10 +1,11 @@
-"""Full ranking of scored users: truth-item ranks and top-K lists, blocked by a memory budget.
+"""Full ranking of scored users: the ranks of their truth items, blocked by a memory budget.
 
 Users are scored in blocks (``score_fn(user_indices) -> (len, n_items)``), each block is
 handed to a numba kernel (:mod:`._kernels`, parallel over users) that skips the excluded
 (training) items, and keeps only what the metrics need. Ties are broken by the lower item
 index, so results are deterministic. The ``*_reference`` functions are slow NumPy versions of
-the kernels, used by the tests.
+the kernels, used by the tests. Top-K lists for users come from ``Recommender.recommend``
+(models/base.py), which ranks the same way.
 """
 
 from __future__ import annotations
@@ -121,32 +122,6 @@ def truth_ranks(
     return ranks, offsets
 
 
-def top_k_items(
-    score_fn: ScoreFn,
-    exclude: sp.spmatrix,
-    k: int,
-    users: np.ndarray | None = None,
-    memory_budget_mb: float = 256.0,
-) -> np.ndarray:
-    """Top-``k`` item indices per user, shape (len(users), k), excluded items skipped.
-
-    Ties go to the lower item index; rows with fewer than ``k`` candidates end in -1.
-    """
-    if k < 1:
-        raise ValueError(f"k must be >= 1, got {k}")
-    exclude = canonical_csr(exclude, "exclude")
-    users = check_users(users, exclude.shape[0])
-    exclude_indptr = exclude.indptr.astype(np.int64, copy=False)
-    out = np.empty((len(users), k), dtype=np.int64)
-    for start, stop, scores in _score_blocks(score_fn, users, exclude.shape[1], memory_budget_mb):
-        flags = np.zeros(stop - start, dtype=np.int64)
-        _kernels.top_k_block(
-            scores, users[start:stop], exclude_indptr, exclude.indices, out[start:stop], flags
-        )
-        _raise_flags(flags, users[start:stop])
-    return out
-
-
 # ----------------------------------------------------------------- NumPy references
 def ranking_order_reference(scores: np.ndarray, excluded: np.ndarray) -> np.ndarray:
     """One user's candidate items in ranking order (lexsort: score desc, then index asc)."""
@@ -165,12 +140,3 @@ def truth_ranks_reference(
         position[order] = np.arange(1, len(order) + 1)
         out.append(position[truth[user].indices])
     return np.concatenate(out) if out else np.zeros(0)
-
-
-def top_k_reference(scores: np.ndarray, users: np.ndarray, exclude: sp.csr_matrix, k: int) -> np.ndarray:
-    """Reference for :func:`top_k_items` given the dense scores of ``users``."""
-    out = np.full((len(users), k), -1, dtype=np.int64)
-    for r, (row, user) in enumerate(zip(scores, users)):
-        order = ranking_order_reference(row, exclude[user].indices)[:k]
-        out[r, : len(order)] = order
-    return out

@@ -4,6 +4,7 @@ method's fixed parameters, its tuning grid and per-dataset overrides.
 File layout::
 
     monitor: {metric: pre@5, every: 5, patience: 4}
+    plugins: [my_models, ./ease.py]       # optional: local modules whose Recommenders join the registry
     methods:
       <method>:
         monitor: {every: 25}              # optional override of the monitor settings
@@ -15,7 +16,8 @@ File layout::
       convergence: {sgd_learning_rates: [0.1, 0.01, 0.001, 0.0003]}   # Figure 4 (ConvergenceConfig)
 
 Every parameter name is checked against the model's constructor; a mistake names the file,
-the key and what is allowed.
+the key and what is allowed. A registered method without a section here (a plugin) uses the
+``default_params`` and ``tuning_grid`` its class declares.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from ..models import MODELS, model_class
+from ..models import MODELS, PluginError, add_plugin_modules, model_class
 
 DEFAULT_CONFIG = "hyperparameters.yaml"
 
@@ -91,7 +93,11 @@ class BenchConfig:
     convergence: ConvergenceConfig = field(default_factory=ConvergenceConfig)
 
     def method(self, method: str, dataset: str) -> MethodConfig:
-        section = self.methods.get(method, {}) or {}
+        if method in self.methods:
+            section = self.methods[method] or {}
+        else:  # a plugin without an entry here: what its class declares
+            cls = model_class(method)
+            section = {"params": dict(cls.default_params), "grid": dict(cls.tuning_grid)}
         params = dict(section.get("params") or {})
         grid = dict(section.get("grid") or {})
         override = (section.get("datasets") or {}).get(dataset) or {}
@@ -118,10 +124,17 @@ def load_config(path: str | Path | None = None) -> BenchConfig:
         raise ConfigError(f"{source}: not valid YAML: {err}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping at the top level")
-    unknown_top = sorted(set(raw) - {"monitor", "methods", "experiments"})
+    unknown_top = sorted(set(raw) - {"monitor", "methods", "experiments", "plugins"})
     if unknown_top:
         raise ConfigError(f"{source}: unknown top-level key(s) {unknown_top}; "
-                          "allowed: ['experiments', 'methods', 'monitor']")
+                          "allowed: ['experiments', 'methods', 'monitor', 'plugins']")
+    plugins = raw.get("plugins") or []
+    if not isinstance(plugins, list) or not all(isinstance(p, str) for p in plugins):
+        raise ConfigError(f"{source}: plugins: expected a list of module names or .py paths")
+    try:
+        add_plugin_modules(plugins, relative_to=None if path is None else Path(path).resolve().parent)
+    except PluginError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
     monitor_raw = raw.get("monitor") or {}
     _check_monitor(source, "monitor", monitor_raw)
     methods = raw.get("methods") or {}
@@ -182,3 +195,8 @@ def _check_method_section(source: str, method: str, section: dict[str, Any]) -> 
                     )
                 if kind == "grid" and (not isinstance(value, list) or not value):
                     raise ConfigError(f"{source}: {where}.grid.{key}: expected a non-empty list of values")
+                for candidate in value if kind == "grid" else [value]:  # the class's constraints, now
+                    try:
+                        model_class(method)().set_params(**{key: candidate})._validate_params()
+                    except ValueError as exc:
+                        raise ConfigError(f"{source}: {where}.{kind}.{key}: {exc}") from None

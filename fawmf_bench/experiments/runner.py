@@ -26,12 +26,13 @@ from typing import Any, Iterable
 
 from tqdm.auto import tqdm
 
+from .._threading import prefer_workqueue_layer
+from ..data.splitting import PROTOCOLS
 from ..models import model_class
 from .config import BenchConfig, load_config
 from .store import ResultStore, _atomic_write
 from .units import Unit, execute_unit, make_unit
 
-PROTOCOLS = ("cv", "paper")
 
 
 class RunFailed(RuntimeError):
@@ -58,6 +59,7 @@ def run_benchmark(settings: RunSettings, store: ResultStore) -> list[dict[str, A
     """Run tuning and final units for every dataset and method; returns the final records."""
     if settings.protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {settings.protocol!r}; known: {', '.join(PROTOCOLS)}")
+    prefer_workqueue_layer()
     n_folds = 1 if settings.protocol == "paper" else settings.n_folds
     common = dict(protocol=settings.protocol, n_folds=n_folds, seed=settings.seed)
     tune_units: dict[tuple[str, str], list[Unit]] = {}

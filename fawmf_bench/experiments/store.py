@@ -132,6 +132,17 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
+def to_json(payload: Any, **options: Any) -> str:
+    """JSON text as the store writes it (numpy scalars and arrays become plain values)."""
+    return json.dumps(payload, default=_json_default, **options)
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` (its folder created) so readers never see a partial file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write(path, lambda handle: handle.write(text.encode()))
+
+
 def provenance() -> dict[str, Any]:
     """Package versions, git revision and machine, recorded with every result."""
     return {**_process_provenance(), "written": datetime.now(timezone.utc).isoformat(timespec="seconds")}

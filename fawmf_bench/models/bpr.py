@@ -20,7 +20,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._kernels.bpr import bpr_epoch
-from .base import FitMonitor, Recommender, check_train, run_epochs
+from .base import (NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, Characteristics, FitMonitor, Recommender,
+                   check_train, run_epochs)
 
 
 class BPR(Recommender):
@@ -29,7 +30,16 @@ class BPR(Recommender):
     lock_free = True
 
     name = "bpr"
+    label = "BPR"
+    plot_order = 3
+    color = "#009E73"
+    characteristics = Characteristics("no", "no", "O((n+m+|X+|)K)")
     scorings = ("preference",)
+    _parameter_constraints = {
+        "factors": [POSITIVE_INT], "epochs": [POSITIVE_INT], "sampler_chunks": [POSITIVE_INT],
+        "learning_rate": [POSITIVE], "regularization": [NON_NEGATIVE], "init_scale": [POSITIVE],
+        "item_bias": [bool], "random_state": [NON_NEGATIVE_INT],
+    }
 
     def __init__(
         self,
@@ -54,12 +64,7 @@ class BPR(Recommender):
         self.scoring = scoring
 
     def _validate(self, train: sp.csr_matrix) -> None:
-        if int(self.factors) < 1 or int(self.epochs) < 1 or int(self.sampler_chunks) < 1:
-            raise ValueError("BPR: factors, epochs and sampler_chunks must be positive integers")
-        if self.learning_rate <= 0 or self.regularization < 0 or self.init_scale <= 0:
-            raise ValueError("BPR: need learning_rate > 0, regularization >= 0, init_scale > 0")
-        if self.scoring not in (None, *self.scorings):
-            raise ValueError(f"BPR: scoring must be None or one of {self.scorings}")
+        self._validate_params()
         if np.all(np.diff(train.indptr) >= train.shape[1]):
             raise ValueError("BPR: every user consumed every item; no negatives to sample")
 
@@ -92,5 +97,6 @@ class BPR(Recommender):
 
     def score(self, users: np.ndarray, scoring: str | None = None) -> np.ndarray:
         """p_u . q_j + b_j for the given users, shape (len(users), n_items)."""
+        self._check_scoring(scoring)
         users = np.asarray(users, dtype=np.int64)
         return self.user_factors_[users] @ self.item_factors_.T + self.item_bias_[None, :]

@@ -15,12 +15,15 @@ Input and output weights are separate (the paper's default); no torch or tensorf
 
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit
 
 from ._kernels.cdae import cdae_epoch
-from .base import FitMonitor, Recommender, check_train, run_epochs
+from .base import (NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, Characteristics, FitMonitor, Interval,
+                   Recommender, check_train, run_epochs)
 
 
 class CDAE(Recommender):
@@ -41,7 +44,17 @@ class CDAE(Recommender):
     lock_free = True
 
     name = "cdae"
+    label = "CDAE"
+    plot_order = 4
+    color = "#CC79A7"
+    characteristics = Characteristics("no", "no", "O((n+m+|X+|)K)")
     scorings = ("preference",)
+    _parameter_constraints = {
+        "factors": [POSITIVE_INT], "epochs": [POSITIVE_INT], "corruption": [Interval(Real, 0, 1, closed="left")],
+        "negatives": [NON_NEGATIVE_INT], "learning_rate": [POSITIVE], "regularization": [NON_NEGATIVE],
+        "random_state": [NON_NEGATIVE_INT],
+    }
+    _saved_private = ("_train",)  # score() encodes the user's training row
 
     def __init__(
         self,
@@ -63,21 +76,9 @@ class CDAE(Recommender):
         self.random_state = random_state
         self.scoring = scoring
 
-    def _validate(self) -> None:
-        if int(self.factors) < 1 or int(self.epochs) < 1:
-            raise ValueError("CDAE: factors and epochs must be positive integers")
-        if not 0.0 <= float(self.corruption) < 1.0:
-            raise ValueError(f"CDAE: corruption must lie in [0, 1), got {self.corruption}")
-        if int(self.negatives) < 0:
-            raise ValueError(f"CDAE: negatives must be >= 0, got {self.negatives}")
-        if float(self.learning_rate) <= 0 or float(self.regularization) < 0:
-            raise ValueError("CDAE: learning_rate must be > 0 and regularization >= 0")
-        if self.scoring not in (None, *self.scorings):
-            raise ValueError(f"CDAE: scoring must be None or one of {self.scorings}")
-
     def fit(self, train: sp.csr_matrix, monitor: FitMonitor | None = None) -> "CDAE":
         """Train on the binary CSR ``train`` (users x items); returns self."""
-        self._validate()
+        self._validate_params()
         train = check_train(train, "CDAE")
         train = sp.csr_matrix(
             (np.ones(train.nnz, dtype=np.float32), train.indices, train.indptr), shape=train.shape
@@ -124,7 +125,6 @@ class CDAE(Recommender):
 
     def score(self, users: np.ndarray, scoring: str | None = None) -> np.ndarray:
         """Output logits W'_i . z_u + b'_i, shape (len(users), n_items), float32."""
-        if scoring not in (None, *self.scorings):
-            raise ValueError(f"CDAE: unknown scoring {scoring!r}; known: {self.scorings}")
+        self._check_scoring(scoring)
         z = self.hidden(users).astype(np.float32)
         return z @ self.output_weights_.T + self.output_bias_

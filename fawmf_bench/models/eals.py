@@ -23,14 +23,24 @@ import scipy.sparse as sp
 
 from ._kernels.csr import balanced_row_blocks
 from ._kernels.eals import eals_sweep, weighted_square_loss
-from .base import FitMonitor, Recommender, check_train, run_epochs
+from .base import (NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, Characteristics, FitMonitor, Recommender,
+                   check_train, run_epochs)
 
 
 class EALS(Recommender):
     """Element-wise ALS (see module docstring)."""
 
     name = "eals"
+    label = "eALS"
+    plot_order = 2
+    color = "#56B4E9"
+    characteristics = Characteristics("no", "yes", "O((n+m)K^2 + |X+|K)")
     scorings = ("preference",)
+    _parameter_constraints = {
+        "factors": [POSITIVE_INT], "epochs": [POSITIVE_INT], "regularization": [NON_NEGATIVE],
+        "missing_weight": [NON_NEGATIVE], "popularity_exponent": [NON_NEGATIVE],
+        "positive_weight": [POSITIVE], "init_scale": [POSITIVE], "random_state": [NON_NEGATIVE_INT],
+    }
 
     def __init__(
         self,
@@ -54,18 +64,6 @@ class EALS(Recommender):
         self.random_state = random_state
         self.scoring = scoring
 
-    def _validate(self) -> None:
-        if int(self.factors) < 1 or int(self.epochs) < 1:
-            raise ValueError("EALS: factors and epochs must be positive integers")
-        if self.regularization < 0 or self.missing_weight < 0 or self.popularity_exponent < 0:
-            raise ValueError(
-                "EALS: regularization, missing_weight and popularity_exponent must be >= 0"
-            )
-        if self.positive_weight <= 0 or self.init_scale <= 0:
-            raise ValueError("EALS: positive_weight and init_scale must be > 0")
-        if self.scoring not in (None, *self.scorings):
-            raise ValueError(f"EALS: scoring must be None or one of {self.scorings}")
-
     def item_weights(self, train: sp.csr_matrix) -> np.ndarray:
         """c_j = c0 f_j^e / sum_k f_k^e (He et al. Eq. 8); items never seen get 0 when e > 0."""
         counts = np.bincount(train.indices, minlength=train.shape[1]).astype(np.float64)
@@ -74,7 +72,7 @@ class EALS(Recommender):
         return float(self.missing_weight) * powered / total
 
     def fit(self, train: sp.csr_matrix, monitor: FitMonitor | None = None) -> "EALS":
-        self._validate()
+        self._validate_params()
         train = check_train(train, "EALS")
         transposed = train.T.tocsr()
         transposed.sort_indices()
@@ -107,5 +105,6 @@ class EALS(Recommender):
 
     def score(self, users: np.ndarray, scoring: str | None = None) -> np.ndarray:
         """r_uj = p_u . q_j for the given users, shape (len(users), n_items)."""
+        self._check_scoring(scoring)
         users = np.asarray(users, dtype=np.int64)
         return self.user_factors_[users] @ self.item_factors_.T

@@ -27,11 +27,14 @@ Scorings: "preference" = theta_u . beta_i; "exposure" = mu_i theta_u . beta_i.
 
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
 import scipy.sparse as sp
 
 from ._kernels.exmf import exposure_posterior
-from .base import FitMonitor, Recommender, check_train, run_epochs
+from .base import (NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, Characteristics, FitMonitor, Interval, Recommender,
+                   check_train, run_epochs)
 
 _MU_CLIP = 1e-8
 _BLOCK_ENTRIES = 2**22  # entries of one posterior block (32 MiB in float64)
@@ -69,7 +72,17 @@ class EXMF(Recommender):
     """
 
     name = "exmf"
+    label = "EXMF"
+    plot_order = 5
+    color = "#D55E00"
+    characteristics = Characteristics("yes", "yes", "O(nmK^3)")
     scorings = ("preference", "exposure")
+    _parameter_constraints = {
+        "factors": [POSITIVE_INT], "epochs": [POSITIVE_INT], "init_mu": [Interval(Real, 0, 1, closed="neither")],
+        "lambda_theta": [POSITIVE], "lambda_beta": [POSITIVE], "lambda_y": [POSITIVE], "init_std": [POSITIVE],
+        "prior_a": [Interval(Real, 1)], "prior_b": [Interval(Real, 1)],  # >= 1: MAP update of mu
+        "block_users": [None, POSITIVE_INT], "random_state": [NON_NEGATIVE_INT],
+    }
 
     def __init__(
         self,
@@ -100,24 +113,9 @@ class EXMF(Recommender):
         self.scoring = scoring
 
     # ------------------------------------------------------------------ fitting
-    def _validate(self) -> None:
-        if int(self.factors) < 1 or int(self.epochs) < 1:
-            raise ValueError("EXMF: factors and epochs must be positive integers")
-        if not 0.0 < float(self.init_mu) < 1.0:
-            raise ValueError(f"EXMF: init_mu must lie in (0, 1), got {self.init_mu}")
-        for name in ("lambda_theta", "lambda_beta", "lambda_y", "init_std"):
-            if not float(getattr(self, name)) > 0:
-                raise ValueError(f"EXMF: {name} must be > 0, got {getattr(self, name)}")
-        if float(self.prior_a) < 1 or float(self.prior_b) < 1:
-            raise ValueError("EXMF: prior_a and prior_b must be >= 1 (MAP update of mu)")
-        if self.block_users is not None and int(self.block_users) < 1:
-            raise ValueError("EXMF: block_users must be None or a positive integer")
-        if self.scoring not in (None, *self.scorings):
-            raise ValueError(f"EXMF: scoring must be None or one of {self.scorings}")
-
     def fit(self, train: sp.csr_matrix, monitor: FitMonitor | None = None) -> "EXMF":
         """EM on the binary CSR ``train`` (users x items); returns self."""
-        self._validate()
+        self._validate_params()
         train = check_train(train, "EXMF")
         n_users, n_items = train.shape
         k = int(self.factors)
@@ -200,9 +198,7 @@ class EXMF(Recommender):
     # ------------------------------------------------------------------ scoring
     def score(self, users: np.ndarray, scoring: str | None = None) -> np.ndarray:
         """theta_u . beta_i ("preference") or mu_i theta_u . beta_i ("exposure")."""
-        scoring = scoring or getattr(self, "scoring_", None) or self.scorings[0]
-        if scoring not in self.scorings:
-            raise ValueError(f"EXMF: unknown scoring {scoring!r}; known: {self.scorings}")
+        scoring = self._check_scoring(scoring)
         users = np.asarray(users, dtype=np.int64)
         scores = self.user_factors_[users] @ self.item_factors_.T
         if scoring == "exposure":

@@ -30,7 +30,8 @@ from scipy.special import expit, softmax
 
 from ._kernels.fawmf_sgd import fawmf_batch_gradient, fawmf_pair_labels, fawmf_softmax_backward
 from ._kernels.fbgd import fawmf_adam_step
-from .base import FitMonitor, Recommender, check_train, run_epochs
+from .base import (NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT, Characteristics, FitMonitor, Options, Recommender,
+                   check_train, run_epochs)
 from .fawmf_gradient import (
     PARAMETER_NAMES,
     FBGDWorkspace,
@@ -52,7 +53,20 @@ class FAWMF(Recommender):
     """FAWMF with the fBGD, BGD or SGD learner (module docstring)."""
 
     name = "fawmf"
+    label = "FAWMF"
+    plot_order = 6
+    color = "#0072B2"
+    characteristics = Characteristics("yes", "yes", "O((n+m)K^2 D + |X+|(K+D))")
     scorings = ("preference", "exposure")
+    _parameter_constraints = {
+        **{key: [POSITIVE_INT] for key in ("factors", "communities", "epochs", "batch_size", "negative_ratio")},
+        **{key: [NON_NEGATIVE] for key in ("epsilon", "eta", "learning_rate", "exposure_learning_rate", "factor_reg",
+                                           "membership_reg", "exposure_weight_reg", "exposure_bias_reg",
+                                           "influence_reg", "bgd_memory_budget_mb")},
+        "user_influence": [bool], "learner": [Options(LEARNERS)], "sampler": [Options(SAMPLERS)],
+        "dtype": [Options(("float32", "float64"))], "random_state": [NON_NEGATIVE_INT],
+    }
+    _saved_private = ("_train_t", "_version")  # the exposure scoring needs the item-user matrix
 
     def __init__(self, *, factors: int = 20, communities: int = 20, epsilon: float = 1e-5,
                  eta: float = 1.0, learning_rate: float = 0.1, exposure_learning_rate: float = 0.1,
@@ -91,23 +105,7 @@ class FAWMF(Recommender):
         train = check_train(train, who)
         if not np.all(train.data == 1):
             raise ValueError(f"{who}.fit expects a binary matrix (all stored values 1)")
-        for key in ("factors", "communities", "epochs", "batch_size", "negative_ratio"):
-            value = getattr(self, key)
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{who}: {key} must be a positive integer, got {value!r}")
-        for key in ("epsilon", "eta", "learning_rate", "exposure_learning_rate", "factor_reg",
-                    "membership_reg", "exposure_weight_reg", "exposure_bias_reg", "influence_reg"):
-            value = getattr(self, key)
-            if not np.isfinite(value) or value < 0:
-                raise ValueError(f"{who}: {key} must be a finite non-negative number, got {value!r}")
-        if self.learner not in LEARNERS:
-            raise ValueError(f"{who}: learner must be one of {LEARNERS}, got {self.learner!r}")
-        if self.sampler not in SAMPLERS:
-            raise ValueError(f"{who}: sampler must be one of {SAMPLERS}, got {self.sampler!r}")
-        if self.scoring is not None and self.scoring not in self.scorings:
-            raise ValueError(f"{who}: scoring must be None or one of {self.scorings}, got {self.scoring!r}")
-        if np.dtype(self.dtype) not in (np.float32, np.float64):
-            raise ValueError(f"{who}: dtype must be 'float32' or 'float64', got {self.dtype!r}")
+        self._validate_params()
         if self.learner == "bgd":
             needed = bgd_memory_mb(train.shape, self.dtype)
             if needed > self.bgd_memory_budget_mb:
@@ -263,7 +261,7 @@ class FAWMF(Recommender):
 
     def item_community_exposure(self) -> np.ndarray:
         """Q, (m, D): q_jd = sigmoid(w_j s_jd + b_j), item j's exposure in community d (Eq. 6)."""
-        if self._exposure_cache is None or self._exposure_cache[0] != self._version:
+        if getattr(self, "_exposure_cache", None) is None or self._exposure_cache[0] != self._version:
             _, q = item_exposure(self._train_t, self.community_membership(), self._params())
             self._exposure_cache = (self._version, q)
         return self._exposure_cache[1]
@@ -286,9 +284,7 @@ class FAWMF(Recommender):
     def score(self, users: np.ndarray, scoring: str | None = None) -> np.ndarray:
         """Scores of ``users``: "preference" u_i . v_j or "exposure" gamma_ij * u_i . v_j (the
         paper's S1 / S2); default: the variant chosen on validation, else "preference"."""
-        scoring = scoring or getattr(self, "scoring_", None) or self.scorings[0]
-        if scoring not in self.scorings:
-            raise ValueError(f"FAWMF: unknown scoring {scoring!r}; known: {self.scorings}")
+        scoring = self._check_scoring(scoring)
         users = np.asarray(users, dtype=np.int64)
         preference = self.user_factors_[users] @ self.item_factors_.T
         if scoring == "preference":

@@ -12,21 +12,24 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .base import FitMonitor, Recommender, check_train, run_epochs
+from .base import Characteristics, FitMonitor, Recommender, check_train, run_epochs
 
 
 class ItemPop(Recommender):
     """Most-popular-items baseline with deterministic ties (see module docstring)."""
 
     name = "itempop"
+    label = "Item-pop"
+    plot_order = 0
+    color = "#999999"
+    characteristics = Characteristics("no", "yes", "O(|X+|)")
     scorings = ("popularity",)
 
     def __init__(self, scoring: str | None = None) -> None:
         self.scoring = scoring
 
     def fit(self, train: sp.csr_matrix, monitor: FitMonitor | None = None) -> "ItemPop":
-        if self.scoring not in (None, *self.scorings):
-            raise ValueError(f"ItemPop: scoring must be None or one of {self.scorings}")
+        self._validate_params()
         train = check_train(train, "ItemPop")
         n_items = train.shape[1]
 
@@ -41,5 +44,6 @@ class ItemPop(Recommender):
 
     def score(self, users: np.ndarray, scoring: str | None = None) -> np.ndarray:
         """The same popularity row for every user, shape (len(users), n_items)."""
+        self._check_scoring(scoring)
         users = np.asarray(users, dtype=np.int64)
         return np.broadcast_to(self.item_scores_, (len(users), len(self.item_scores_))).copy()

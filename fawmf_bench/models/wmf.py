@@ -27,7 +27,8 @@ import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController
 
 from ._kernels.eals import weighted_square_loss
-from .base import FitMonitor, Recommender, check_train, run_epochs
+from .base import (NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT, Characteristics, FitMonitor, Recommender,
+                   check_train, run_epochs)
 
 _THREADPOOLS = ThreadpoolController()
 
@@ -36,7 +37,16 @@ class WMF(Recommender):
     """Weighted MF by implicit's exact ALS (see module docstring)."""
 
     name = "wmf"
+    label = "WMF(ALS)"
+    plot_order = 1
+    color = "#E69F00"
+    characteristics = Characteristics("no", "yes", "O((n+m)K^3 + |X+|K^2)")
     scorings = ("preference",)
+    _parameter_constraints = {
+        "factors": [POSITIVE_INT], "epochs": [POSITIVE_INT], "regularization": [NON_NEGATIVE],
+        "confidence_scale": [NON_NEGATIVE],  # a in 1 + a x
+        "random_state": [NON_NEGATIVE_INT],
+    }
 
     def __init__(
         self,
@@ -54,18 +64,8 @@ class WMF(Recommender):
         self.random_state = random_state
         self.scoring = scoring
 
-    def _validate(self) -> None:
-        if int(self.factors) < 1 or int(self.epochs) < 1:
-            raise ValueError("WMF: factors and epochs must be positive integers")
-        if self.regularization < 0:
-            raise ValueError("WMF: regularization must be >= 0")
-        if self.confidence_scale < 0:
-            raise ValueError("WMF: confidence_scale (a in 1 + a x) must be >= 0")
-        if self.scoring not in (None, *self.scorings):
-            raise ValueError(f"WMF: scoring must be None or one of {self.scorings}")
-
     def fit(self, train: sp.csr_matrix, monitor: FitMonitor | None = None) -> "WMF":
-        self._validate()
+        self._validate_params()
         train = check_train(train, "WMF")
         from implicit.cpu.als import AlternatingLeastSquares
 
@@ -100,5 +100,6 @@ class WMF(Recommender):
 
     def score(self, users: np.ndarray, scoring: str | None = None) -> np.ndarray:
         """u_u . v_j for the given users, float32, shape (len(users), n_items)."""
+        self._check_scoring(scoring)
         users = np.asarray(users, dtype=np.int64)
         return self.user_factors_[users] @ self.item_factors_.T

@@ -2,8 +2,9 @@
 (:mod:`fawmf_bench.experiments.figure_experiments`): ``draw_*`` return a matplotlib Figure,
 ``plot_*`` write it as PNG + SVG into ``out_dir`` and return the paths.
 
-Colors come from :data:`fawmf_bench.report.figures.PALETTE` (the same method and learner
-colors as every other figure). Everything renders with the Agg backend, without a display.
+Colors come from :func:`fawmf_bench.report.figures.method_color` (the same method and learner
+colors as every other figure). `fawmf-bench report` renders with the Agg backend, without a
+display; imported elsewhere (a notebook) the module leaves the user's backend alone.
 
 Typical use (what ``fawmf-bench report`` does)::
 
@@ -16,9 +17,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
-
-matplotlib.use("Agg")  # files only; never needs a display
-
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -26,8 +24,8 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from ..experiments.figure_experiments import DEFAULT_LEARNERS  # noqa: E402
 from ..experiments.figure_experiments.communities import AGE_BRACKETS  # noqa: E402
-from .figures import method_color, save_figure  # noqa: E402  (PALETTE: one color per method / learner)
-from .paper import METHOD_LABELS  # noqa: E402
+from .figures import method_color, save_figure  # noqa: E402  (one color per method / learner)
+from .tables import _method_key, method_label  # noqa: E402
 
 CONVERGENCE_STEM = "figure4_convergence"
 K_SWEEP_STEM = "figure5_k_sweep"
@@ -101,13 +99,12 @@ def draw_k_sweep(frame: pd.DataFrame, metric: str = "pre@5") -> Figure:
     stored folds / seeds). ``frame``: ``load_k_sweep``'s rows (method, factors, metrics)."""
     _require(frame, ["method", "factors", metric], "k-sweep")
     means = frame.groupby(["method", "factors"])[metric].mean().reset_index()
-    order = list(METHOD_LABELS)
-    methods = sorted(set(means["method"]), key=lambda m: (order.index(m) if m in order else 99, m))
+    methods = sorted(set(means["method"]), key=_method_key)
     figure, axes = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
     for method in methods:
         curve = means[means["method"] == method].sort_values("factors")
         axes.plot(curve["factors"], curve[metric], marker="o", color=method_color(method),
-                  label=METHOD_LABELS.get(method, method), linewidth=1.6)
+                  label=method_label(method), linewidth=1.6)
     ks = sorted(set(means["factors"]))
     axes.set_xticks(ks, [str(k) for k in ks])
     name = metric.replace("pre@", "Pre@")

@@ -1,5 +1,6 @@
 """Figures as pure functions: data frame in, matplotlib Figure out; :func:`save_figure` writes
-PNG and SVG. One palette (:data:`PALETTE`) gives every method the same color in every figure.
+PNG and SVG. Every method has the same color in every figure: the one its class declares
+(``Recommender.color``); Figure 4's learner variants take theirs from :data:`LEARNER_PALETTE`.
 
 Adding a figure (Figures 4-6: ``plot_convergence(frame)``, ``plot_k_sweep(frame)``,
 ``plot_communities(table)``): write the plot function here, taking a tidy frame and returning a
@@ -12,27 +13,18 @@ import zlib
 from pathlib import Path
 
 import matplotlib
-
-matplotlib.use("Agg")  # files only; never needs a display
-
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from .paper import METHOD_LABELS, paper_match  # noqa: E402
-from .tables import _method_key  # noqa: E402
+from ..models import method_info  # noqa: E402
+from .paper import paper_match  # noqa: E402
+from .tables import _method_key, method_label  # noqa: E402
 
-#: method (and Figure-4 optimizer variant) -> color; colorblind-safe (Okabe-Ito + Tableau)
-PALETTE: dict[str, str] = {
-    "itempop": "#999999",
-    "wmf": "#E69F00",
-    "eals": "#56B4E9",
-    "bpr": "#009E73",
-    "cdae": "#CC79A7",
-    "exmf": "#D55E00",
-    "fawmf": "#0072B2",
-    # Figure 4 (FAWMF optimizers); sampling variants share a hue per sampler
+#: Figure-4 optimizer variant -> color (methods declare theirs on their class; together
+#: colorblind-safe, Okabe-Ito + Tableau); sampling variants share a hue per sampler
+LEARNER_PALETTE: dict[str, str] = {
     "fbgd": "#0072B2",
     "bgd": "#000000",
     "uniform-1x": "#8fd175", "uniform-5x": "#3fa34d", "uniform-25x": "#1b5e20",
@@ -45,8 +37,12 @@ _STABLE = {"svg.hashsalt": "fawmf-bench", "svg.fonttype": "path", "figure.dpi": 
 
 
 def method_color(name: str) -> str | tuple[float, float, float]:
-    """The palette's color for a method, or a stable fallback derived from the name."""
-    return PALETTE.get(name.lower(), _FALLBACK[zlib.crc32(name.encode()) % len(_FALLBACK)])
+    """The color a method's class declares, a Figure-4 learner's, or a stable fallback derived
+    from the name."""
+    declared = method_info(name.lower()).color
+    if declared:
+        return declared
+    return LEARNER_PALETTE.get(name.lower(), _FALLBACK[zlib.crc32(name.encode()) % len(_FALLBACK)])
 
 
 def save_figure(figure: Figure, stem: Path) -> list[Path]:
@@ -91,7 +87,7 @@ def plot_running_time(frame: pd.DataFrame) -> Figure:
                 low.append(max(row["median"] - row["min"], 0.0))
                 high.append(max(row["max"] - row["median"], 0.0))
         axes.bar(x, median, width=width * 0.92, color=method_color(method),
-                 label=METHOD_LABELS.get(method, method), yerr=np.array([low, high]), capsize=2,
+                 label=method_label(method), yerr=np.array([low, high]), capsize=2,
                  error_kw={"elinewidth": 0.8, "ecolor": "#333333"})
     axes.set_yscale("log")
     axes.set_xticks(range(len(datasets)), [_dataset_tick(d) for d in datasets], fontsize=8)

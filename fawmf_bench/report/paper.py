@@ -10,18 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: printed method names, in the paper's row order
-METHOD_LABELS: dict[str, str] = {
-    "itempop": "Item-pop",
-    "wmf": "WMF(ALS)",
-    "eals": "eALS",
-    "bpr": "BPR",
-    "cdae": "CDAE",
-    "exmf": "EXMF",
-    "fawmf": "FAWMF",
-}
-
-
 @dataclass(frozen=True)
 class PaperDataset:
     """One of the paper's three datasets: its Table 1 row and its Table 3 column block."""

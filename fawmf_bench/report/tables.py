@@ -14,7 +14,8 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .paper import METHOD_LABELS, dataset_label, paper_match
+from ..models import method_info, method_names
+from .paper import dataset_label, paper_match
 
 #: the Table-3 columns, in order, with their printed labels
 TABLE3_METRICS: dict[str, str] = {
@@ -24,9 +25,6 @@ TABLE3_METRICS: dict[str, str] = {
     "mrr_sum": "MRR (paper)",
     "mrr": "MRR (first hit)",
 }
-
-METHOD_ORDER = ["itempop", "wmf", "eals", "bpr", "cdae", "exmf", "fawmf"]
-
 
 def final_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     """One row per final (test-fold) record: dataset, protocol, method, fold, metrics, seconds."""
@@ -57,8 +55,7 @@ def final_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
             f"the store holds several final records for the same fold of {', '.join(where)} "
             "(runs with other settings or seeds share one store); give each configuration its own --out"
         )
-    order = {m: i for i, m in enumerate(METHOD_ORDER)}
-    frame["_order"] = frame["method"].map(lambda m: order.get(m, len(order)))
+    frame["_order"] = frame["method"].map(lambda m: method_info(m).order)
     frame = frame.sort_values(["dataset", "protocol", "_order", "fold"]).drop(columns="_order")
     return frame.reset_index(drop=True)
 
@@ -144,11 +141,13 @@ class Table:
 
 
 def method_label(method: str) -> str:
-    return METHOD_LABELS.get(method, method)
+    """The printed name its class declares (``label``), else the name itself."""
+    return method_info(method).label
 
 
-def _method_key(method: str) -> tuple[int, str]:
-    return (METHOD_ORDER.index(method) if method in METHOD_ORDER else len(METHOD_ORDER), method)
+def _method_key(method: str) -> tuple[float, str]:
+    """Table / legend order: the class's ``plot_order``, unknown methods last, then by name."""
+    return method_info(method).sort_key
 
 
 # --------------------------------------------------------------------------- Table 1
@@ -196,19 +195,6 @@ _TABLE1_COLUMNS = ["dataset", "users", "items", "positives", "density %", "paper
 
 
 # --------------------------------------------------------------------------- Table 2
-#: Table 2 of the paper (method characteristics); Item-pop is our addition
-METHOD_CHARACTERISTICS: dict[str, tuple[str, str, str]] = {
-    # method: (adaptive weights?, without sampling?, complexity per epoch)
-    "itempop": ("no", "yes", "O(|X+|)"),
-    "wmf": ("no", "yes", "O((n+m)K^3 + |X+|K^2)"),
-    "eals": ("no", "yes", "O((n+m)K^2 + |X+|K)"),
-    "bpr": ("no", "no", "O((n+m+|X+|)K)"),
-    "cdae": ("no", "no", "O((n+m+|X+|)K)"),
-    "exmf": ("yes", "yes", "O(nmK^3)"),
-    "fawmf": ("yes", "yes", "O((n+m)K^2 D + |X+|(K+D))"),
-}
-
-
 def epoch_seconds(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     """Seconds of every training epoch of the final fits (differences of the traces'
     cumulative training seconds; evaluation excluded): dataset, protocol, method, fold, seconds."""
@@ -241,11 +227,12 @@ def table2(records: Iterable[dict[str, Any]], sizes: Mapping[str, Mapping[str, A
     epochs = epoch_seconds(records)
     protocols = preferred_protocol(finals) if not finals.empty else {}
     medians = {} if epochs.empty else epochs.groupby(["dataset", "protocol", "method"])["seconds"].median().to_dict()
-    methods = sorted(set(finals["method"]) | set(METHOD_CHARACTERISTICS) if not finals.empty
-                     else METHOD_CHARACTERISTICS, key=_method_key)
+    # Table 2 of the paper: each class declares its row (``characteristics``); Item-pop is ours
+    described = {m for m in method_names() if method_info(m).characteristics is not None}
+    methods = sorted(set(finals["method"]) | described if not finals.empty else described, key=_method_key)
     data_rows, display_rows = [], []
     for method in methods:
-        adaptive, no_sampling, complexity = METHOD_CHARACTERISTICS.get(method, ("", "", ""))
+        adaptive, no_sampling, complexity = method_info(method).characteristics or ("", "", "")
         data_row = {"method": method, "adaptive weights": adaptive, "without sampling": no_sampling,
                     "complexity": complexity}
         display_row = {"method": method_label(method), **{k: v for k, v in data_row.items() if k != "method"}}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -44,3 +45,37 @@ def test_bad_entry_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("FAWMF_BENCH_DATASETS", str(registry))
     with pytest.raises(DataError, match="unknown format 'excel'"):
         dataset_names()
+
+
+def _user_registry(tmp_path: Path, name: str, body: str = "") -> Path:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(f"datasets:\n  {name}:\n{body or '    copies: [{file: ratings.csv, format: csv}]'}\n")
+    return path
+
+
+def test_a_users_file_adds_to_the_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = _user_registry(tmp_path, "mine"), _user_registry(tmp_path, "theirs")
+    monkeypatch.setenv("FAWMF_BENCH_DATASETS", os.pathsep.join([str(first), str(second)]))
+    names = dataset_names()
+    assert "ml-1m" in names and "synthetic" in names  # the built-ins stay
+    assert names[-2:] == ["mine", "theirs"]
+
+
+def test_a_name_clash_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAWMF_BENCH_DATASETS", str(_user_registry(tmp_path, "ML-1M")))
+    with pytest.raises(DataError, match=r"dataset 'ml-1m' in .*ML-1M.yaml is already defined in .*datasets.yaml"):
+        dataset_names()
+
+
+def test_cli_datasets_option_adds_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from fawmf_bench.cli import cli
+
+    monkeypatch.setenv("FAWMF_BENCH_DATASETS", "")
+    monkeypatch.setenv("FAWMF_BENCH_HOME", str(tmp_path / "home"))
+    result = CliRunner().invoke(cli, ["--datasets", str(_user_registry(tmp_path, "mine")), "datasets"])
+    assert result.exit_code == 0, result.output
+    assert any(line.startswith("mine ") for line in result.output.splitlines())
+    clash = CliRunner().invoke(cli, ["--datasets", str(_user_registry(tmp_path, "synthetic")), "datasets"])
+    assert clash.exit_code == 2 and "already defined" in clash.output

@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from fawmf_bench.models import Recommender
+
 from fawmf_bench.evaluation.ranking import (
     block_rows,
     canonical_csr,
-    top_k_items,
-    top_k_reference,
+    ranking_order_reference,
     truth_ranks,
     truth_ranks_reference,
 )
@@ -51,23 +52,32 @@ def test_truth_ranks_do_not_depend_on_block_size_or_user_order():
     np.testing.assert_array_equal(whole, back)
 
 
-@pytest.mark.parametrize("k", [1, 3, 40])
-def test_top_k_matches_reference(k):
-    scores, exclude, _ = random_case(k, n_levels=3)
-    users = np.arange(scores.shape[0])
-    top = top_k_items(lambda u: scores[u], exclude, k, memory_budget_mb=1e-3)
-    np.testing.assert_array_equal(top, top_k_reference(scores, users, exclude, k))
-    assert np.all(top[1] == -1)  # the user whose items are all excluded
+class _FixedScores(Recommender):
+    """A model that returns given scores (to test the base class's ranking)."""
+
+    name = "fixed-scores"
+
+    def __init__(self, table=None):
+        self.table = table
+
+    def fit(self, train, monitor=None):
+        return self
+
+    def score(self, users, scoring=None):
+        return self.table[users]
 
 
-def test_top_k_agrees_with_truth_ranks():
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_recommend_matches_the_reference_order_and_truth_ranks(k):
+    """Recommender.recommend (the one top-k) ranks as evaluation does: ties to the lower index."""
     scores, exclude, truth = random_case(7, n_levels=3)
     users = np.flatnonzero(np.diff(truth.indptr))
+    top, _ = _FixedScores(scores).recommend(users, exclude=exclude, k=k)
     ranks, offsets = truth_ranks(lambda u: scores[u], exclude, truth, users)
-    top = top_k_items(lambda u: scores[u], exclude, 5, users=users)
     for i, user in enumerate(users):
+        np.testing.assert_array_equal(top[i], ranking_order_reference(scores[user], exclude[user].indices)[:k])
         in_top = np.isin(truth[user].indices, top[i])
-        np.testing.assert_array_equal(in_top, ranks[offsets[i]:offsets[i + 1]] <= 5)
+        np.testing.assert_array_equal(in_top, ranks[offsets[i]:offsets[i + 1]] <= k)
 
 
 @pytest.mark.parametrize("direct_max_truth", [0, 10**6])

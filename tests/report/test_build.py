@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from fawmf_bench.cli import cli
 from fawmf_bench.report.build import FIGURES, STATS_SNAPSHOT, build_report, dataset_stats
-from fawmf_bench.report.figures import PALETTE, method_color
-from fawmf_bench.report.tables import METHOD_ORDER
+from fawmf_bench.models import BUILTIN_MODELS, model_class
+from fawmf_bench.report.figures import method_color
 
 EXPECTED = ["table1.csv", "table1.md", "table2.csv", "table2.md", "table3-synthetic-cv.csv",
             "table3-synthetic-cv.md", "figure3_running_time.png", "figure3_running_time.svg", "report.html"]
@@ -101,9 +101,9 @@ def test_cli_report_and_its_errors(small_store, data_home, tmp_path):
 
 
 def test_one_palette_gives_each_method_its_own_stable_color():
-    colors = [method_color(m) for m in METHOD_ORDER]
-    assert len(set(colors)) == len(METHOD_ORDER)
-    assert method_color("FAWMF") == PALETTE["fawmf"]
+    colors = [method_color(m) for m in BUILTIN_MODELS]
+    assert len(set(colors)) == len(BUILTIN_MODELS)
+    assert method_color("FAWMF") == model_class("fawmf").color
     assert method_color("some-new-method") == method_color("some-new-method")
 
 

@@ -12,7 +12,7 @@ import numpy as np
 from ...data import InteractionMatrix, load_dataset
 from ...data import data_home as resolve_data_home
 from ...data.splitting import Split, make_splits
-from ..store import _atomic_write, _json_default, provenance
+from ..store import provenance, to_json, write_text_atomically
 
 
 def experiment_dir(store_root: str | Path, dataset: str, experiment: str) -> Path:
@@ -22,20 +22,17 @@ def experiment_dir(store_root: str | Path, dataset: str, experiment: str) -> Pat
 
 def settings_key(settings: dict[str, Any]) -> str:
     """Stable identity of a piece: a hash of everything that defines its computation."""
-    blob = json.dumps(settings, sort_keys=True, default=_json_default)
+    blob = to_json(settings, sort_keys=True)
     return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:
     """Write ``payload`` (plus provenance) atomically as indented JSON."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps({**payload, "provenance": provenance()}, indent=1, sort_keys=True, default=_json_default)
-    _atomic_write(path, lambda f: f.write(text.encode()))
+    write_text_atomically(path, to_json({**payload, "provenance": provenance()}, indent=1, sort_keys=True))
 
 
 def write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(path, lambda f: f.write(text.encode()))
+    write_text_atomically(path, text)
 
 
 def read_piece(path: Path, key: str) -> dict[str, Any] | None:
