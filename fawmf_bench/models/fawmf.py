@@ -18,6 +18,10 @@ Defaults are the authors' (awmf.m): K = D = 20, eps = 1e-5, eta = 1, learning ra
 b ~ U(-.5, .5); w is kept >= 1e-5 (projected after every step). ``user_influence=True`` learns
 alpha (Eq. 6; kept >= 0, L2 ``influence_reg`` towards 1); the default fixes alpha = 1 as the
 authors' code does.
+
+``device`` (:mod:`~fawmf_bench.models.devices`): "cpu" runs the numba kernels; "cuda",
+"torch-cpu" or "auto" run the fbgd / bgd learners in PyTorch (``_torch/fawmf.py``), same
+initialisation, objective and update rule.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from scipy.special import expit, softmax
 from ._kernels.fawmf_sgd import fawmf_batch_gradient, fawmf_pair_labels, fawmf_softmax_backward
 from ._kernels.fbgd import fawmf_adam_step
 from .base import FitMonitor, Recommender, check_train, run_epochs
+from .devices import DeviceUnavailable, check_device_name, resolve_device
 from .fawmf_gradient import (
     PARAMETER_NAMES,
     FBGDWorkspace,
@@ -62,7 +67,7 @@ class FAWMF(Recommender):
                  learner: str = "fbgd", sampler: str = "uniform", negative_ratio: int = 1,
                  batch_size: int = 65536, epochs: int = 1000, random_state: int = 0,
                  scoring: str | None = None, dtype: str = "float32",
-                 bgd_memory_budget_mb: float = 2048.0) -> None:
+                 bgd_memory_budget_mb: float = 2048.0, device: str = "cpu") -> None:
         self.factors = factors
         self.communities = communities
         self.epsilon = epsilon
@@ -84,6 +89,7 @@ class FAWMF(Recommender):
         self.scoring = scoring
         self.dtype = dtype
         self.bgd_memory_budget_mb = bgd_memory_budget_mb
+        self.device = device
 
     # ----------------------------------------------------------------- validation
     def _validate(self, train: sp.spmatrix) -> sp.csr_matrix:
@@ -108,6 +114,12 @@ class FAWMF(Recommender):
             raise ValueError(f"{who}: scoring must be None or one of {self.scorings}, got {self.scoring!r}")
         if np.dtype(self.dtype) not in (np.float32, np.float64):
             raise ValueError(f"{who}: dtype must be 'float32' or 'float64', got {self.dtype!r}")
+        try:
+            check_device_name(self.device)
+        except DeviceUnavailable as error:
+            raise ValueError(f"{who}: {error}") from None
+        if self.learner == "sgd" and check_device_name(self.device) not in ("cpu", "auto"):
+            raise ValueError(f"{who}: learner 'sgd' runs on the CPU only; use device='cpu' or learner 'fbgd'/'bgd'")
         if self.learner == "bgd":
             needed = bgd_memory_mb(train.shape, self.dtype)
             if needed > self.bgd_memory_budget_mb:
@@ -146,8 +158,21 @@ class FAWMF(Recommender):
         params = self._params()
         self._adam = {key: (np.zeros_like(a), np.zeros_like(a)) for key, a in params.items()}
         objective = self._objective()
-        step = self._make_step(train, objective, rng)
+        self.device_ = resolve_device(self.device) if self.learner != "sgd" else "cpu"
+        self._backend = None
+        if self.device_ != "cpu":
+            from ._torch.fawmf import TorchFAWMF
+
+            self._backend = TorchFAWMF(train, params, objective, self.device_, self.learner,
+                                       getattr(self, "weight_floor", "projected"),
+                                       float(self.learning_rate), float(self.exposure_learning_rate))
+            step = self._backend.step
+        else:
+            step = self._make_step(train, objective, rng)
         run_epochs(self, step, int(self.epochs), monitor, self.scoring)
+        if self._backend is not None:
+            for key, value in self._backend.to_numpy().items():
+                setattr(self, key + "_", value)
         self._version += 1
         return self
 
@@ -253,9 +278,29 @@ class FAWMF(Recommender):
         return float(loss)
 
     # ----------------------------------------------------------------- inspection
+    def _state(self) -> dict[str, Any]:
+        if getattr(self, "_backend", None) is not None:
+            return {"_device_params": self._backend.snapshot()}
+        return super()._state()
+
     def _set_state(self, state: dict[str, Any]) -> None:
-        super()._set_state(state)
+        if "_device_params" in state:
+            self._backend.restore(state["_device_params"])
+        else:
+            super()._set_state(state)
         self._version += 1
+
+    @property
+    def scoring_device(self) -> str:
+        """Where :meth:`score` computes: the fit's torch device, or "cpu" (NumPy)."""
+        return self.device_ if getattr(self, "_backend", None) is not None else "cpu"
+
+    def score_tensor(self, users: np.ndarray, scoring: str | None = None):
+        """:meth:`score` as a tensor on the fit's torch device (torch backends only)."""
+        scoring = scoring or getattr(self, "scoring_", None) or self.scorings[0]
+        if scoring not in self.scorings:
+            raise ValueError(f"FAWMF: unknown scoring {scoring!r}; known: {self.scorings}")
+        return self._backend.score(users, scoring)
 
     def community_membership(self) -> np.ndarray:
         """theta = softmax(g), (n, D): each user's membership of the D communities."""
@@ -290,6 +335,8 @@ class FAWMF(Recommender):
         if scoring not in self.scorings:
             raise ValueError(f"FAWMF: unknown scoring {scoring!r}; known: {self.scorings}")
         users = np.asarray(users, dtype=np.int64)
+        if getattr(self, "_backend", None) is not None:
+            return self._backend.score(users, scoring).cpu().numpy()
         preference = self.user_factors_[users] @ self.item_factors_.T
         if scoring == "preference":
             return preference
