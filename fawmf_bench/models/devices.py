@@ -91,3 +91,42 @@ def free_device_bytes(resolved: str) -> float:
 
     free, _ = torch.cuda.mem_get_info(torch_device(resolved))
     return float(free)
+
+
+class TorchBacked:
+    """Mixin of a Recommender whose fit may run on a torch backend (``self._backend``, set by
+    ``fit``; None on the numba path). The backend holds the parameters on the device during the
+    fit (best-epoch snapshots stay there too) and hands them back as NumPy at the end; after the
+    fit it keeps scoring on the device, so evaluation can rank there."""
+
+    _backend = None
+
+    @property
+    def scoring_device(self) -> str:
+        """Where :meth:`score` computes: the fit's torch device, or "cpu" (NumPy)."""
+        return self.device_ if self._backend is not None else "cpu"
+
+    def score_tensor(self, users, scoring: str | None = None):
+        """The model's scores of ``users`` as a tensor on its torch device (torch fits only)."""
+        scoring = scoring or getattr(self, "scoring_", None) or self.scorings[0]
+        if scoring not in self.scorings:
+            raise ValueError(f"{type(self).__name__}: unknown scoring {scoring!r}; known: {self.scorings}")
+        if self._backend is None:
+            raise ValueError(f"{type(self).__name__}: score_tensor needs a fit on a torch device")
+        return self._backend.score(users, scoring)
+
+    def _state(self) -> dict:
+        if self._backend is not None:
+            return {"_device_params": self._backend.snapshot()}
+        return super()._state()
+
+    def _set_state(self, state: dict) -> None:
+        if "_device_params" in state:
+            self._backend.restore(state["_device_params"])
+        else:
+            super()._set_state(state)
+
+    def _take_backend_parameters(self) -> None:
+        """Copy the backend's parameters into the fitted NumPy attributes (end of fit)."""
+        for key, value in self._backend.to_numpy().items():
+            setattr(self, key + "_", value)

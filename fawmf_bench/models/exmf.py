@@ -23,6 +23,8 @@ J = -sum_ui log p(y_ui | theta, beta, mu) + lambda_theta/2 |theta|^2 + lambda_be
     - sum_i [(a-1) log mu_i + (b-1) log(1-mu_i)]   (divided by the number of positives),
 evaluated after the theta and beta updates with the mu in use; EM never increases it.
 Scorings: "preference" = theta_u . beta_i; "exposure" = mu_i theta_u . beta_i.
+``device`` other than "cpu" runs the same EM in PyTorch (``_torch/exmf.py``; see
+:mod:`~fawmf_bench.models.devices`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import scipy.sparse as sp
 
 from ._kernels.exmf import exposure_posterior
 from .base import FitMonitor, Recommender, check_train, run_epochs
+from .devices import DeviceUnavailable, TorchBacked, check_device_name, resolve_device
 
 _MU_CLIP = 1e-8
 _BLOCK_ENTRIES = 2**22  # entries of one posterior block (32 MiB in float64)
@@ -51,7 +54,7 @@ def _ridge_solve(gram: np.ndarray, rhs: np.ndarray, ridge: float) -> np.ndarray:
     return np.linalg.solve(systems, rhs[:, :, None])[:, :, 0]
 
 
-class EXMF(Recommender):
+class EXMF(TorchBacked, Recommender):
     """Exposure MF (ExpoMF) fitted by EM with bounded-memory user blocks.
 
     Parameters
@@ -66,6 +69,7 @@ class EXMF(Recommender):
     block_users: users per block (None: blocks of about 4M posterior entries).
     random_state: seed of the initialisation.
     scoring: fixed scoring ("preference" or "exposure") or None to choose on validation.
+    device: "cpu" (NumPy / numba), "cuda", "torch-cpu" or "auto" (models/devices.py).
     """
 
     name = "exmf"
@@ -85,6 +89,7 @@ class EXMF(Recommender):
         block_users: int | None = None,
         random_state: int = 0,
         scoring: str | None = None,
+        device: str = "cpu",
     ) -> None:
         self.factors = factors
         self.epochs = epochs
@@ -98,6 +103,7 @@ class EXMF(Recommender):
         self.block_users = block_users
         self.random_state = random_state
         self.scoring = scoring
+        self.device = device
 
     # ------------------------------------------------------------------ fitting
     def _validate(self) -> None:
@@ -114,6 +120,10 @@ class EXMF(Recommender):
             raise ValueError("EXMF: block_users must be None or a positive integer")
         if self.scoring not in (None, *self.scorings):
             raise ValueError(f"EXMF: scoring must be None or one of {self.scorings}")
+        try:
+            check_device_name(self.device)
+        except DeviceUnavailable as error:
+            raise ValueError(f"EXMF: {error}") from None
 
     def fit(self, train: sp.csr_matrix, monitor: FitMonitor | None = None) -> "EXMF":
         """EM on the binary CSR ``train`` (users x items); returns self."""
@@ -125,6 +135,19 @@ class EXMF(Recommender):
         self.user_factors_ = float(self.init_std) * rng.standard_normal((n_users, k))
         self.item_factors_ = float(self.init_std) * rng.standard_normal((n_items, k))
         self.exposure_prior_ = np.full(n_items, float(self.init_mu))
+        self.device_ = resolve_device(self.device)
+        self._backend = None
+        if self.device_ != "cpu":
+            from ._torch.exmf import TorchEXMF
+
+            self._backend = TorchEXMF(
+                train, self.user_factors_, self.item_factors_, self.exposure_prior_,
+                lambda_theta=float(self.lambda_theta), lambda_beta=float(self.lambda_beta),
+                lambda_y=float(self.lambda_y), prior_a=float(self.prior_a), prior_b=float(self.prior_b),
+                block_users=self.block_users, device=self.device_)
+            run_epochs(self, self._backend.step, int(self.epochs), monitor, self.scoring)
+            self._take_backend_parameters()
+            return self
         self._indptr = train.indptr.astype(np.int64)
         self._indices = train.indices.astype(np.int64)
         self._ones = sp.csr_matrix(
@@ -204,6 +227,8 @@ class EXMF(Recommender):
         if scoring not in self.scorings:
             raise ValueError(f"EXMF: unknown scoring {scoring!r}; known: {self.scorings}")
         users = np.asarray(users, dtype=np.int64)
+        if self._backend is not None:
+            return self._backend.score(users, scoring).cpu().numpy()
         scores = self.user_factors_[users] @ self.item_factors_.T
         if scoring == "exposure":
             scores *= self.exposure_prior_

@@ -35,7 +35,7 @@ from scipy.special import expit, softmax
 from ._kernels.fawmf_sgd import fawmf_batch_gradient, fawmf_pair_labels, fawmf_softmax_backward
 from ._kernels.fbgd import fawmf_adam_step
 from .base import FitMonitor, Recommender, check_train, run_epochs
-from .devices import DeviceUnavailable, check_device_name, resolve_device
+from .devices import DeviceUnavailable, TorchBacked, check_device_name, resolve_device
 from .fawmf_gradient import (
     PARAMETER_NAMES,
     FBGDWorkspace,
@@ -53,7 +53,7 @@ BGD_DENSE_ARRAYS = 7
 _FLOORS = {"exposure_weight": 1e-5, "user_influence": 0.0}
 
 
-class FAWMF(Recommender):
+class FAWMF(TorchBacked, Recommender):
     """FAWMF with the fBGD, BGD or SGD learner (module docstring)."""
 
     name = "fawmf"
@@ -171,8 +171,7 @@ class FAWMF(Recommender):
             step = self._make_step(train, objective, rng)
         run_epochs(self, step, int(self.epochs), monitor, self.scoring)
         if self._backend is not None:
-            for key, value in self._backend.to_numpy().items():
-                setattr(self, key + "_", value)
+            self._take_backend_parameters()
         self._version += 1
         return self
 
@@ -278,29 +277,9 @@ class FAWMF(Recommender):
         return float(loss)
 
     # ----------------------------------------------------------------- inspection
-    def _state(self) -> dict[str, Any]:
-        if getattr(self, "_backend", None) is not None:
-            return {"_device_params": self._backend.snapshot()}
-        return super()._state()
-
     def _set_state(self, state: dict[str, Any]) -> None:
-        if "_device_params" in state:
-            self._backend.restore(state["_device_params"])
-        else:
-            super()._set_state(state)
+        super()._set_state(state)
         self._version += 1
-
-    @property
-    def scoring_device(self) -> str:
-        """Where :meth:`score` computes: the fit's torch device, or "cpu" (NumPy)."""
-        return self.device_ if getattr(self, "_backend", None) is not None else "cpu"
-
-    def score_tensor(self, users: np.ndarray, scoring: str | None = None):
-        """:meth:`score` as a tensor on the fit's torch device (torch backends only)."""
-        scoring = scoring or getattr(self, "scoring_", None) or self.scorings[0]
-        if scoring not in self.scorings:
-            raise ValueError(f"FAWMF: unknown scoring {scoring!r}; known: {self.scorings}")
-        return self._backend.score(users, scoring)
 
     def community_membership(self) -> np.ndarray:
         """theta = softmax(g), (n, D): each user's membership of the D communities."""
@@ -335,7 +314,7 @@ class FAWMF(Recommender):
         if scoring not in self.scorings:
             raise ValueError(f"FAWMF: unknown scoring {scoring!r}; known: {self.scorings}")
         users = np.asarray(users, dtype=np.int64)
-        if getattr(self, "_backend", None) is not None:
+        if self._backend is not None:
             return self._backend.score(users, scoring).cpu().numpy()
         preference = self.user_factors_[users] @ self.item_factors_.T
         if scoring == "preference":
