@@ -3,7 +3,7 @@
 For ML-1M and the Douban-size synthetic preset, per method with a torch backend and per
 device: the median per-epoch training time, a whole fit (``--fit-epochs`` epochs, full-ranking
 evaluation on a 20% holdout every ``--every`` epochs) and one full-ranking evaluation of every
-user, each with the ratio CPU / device. Targets of issue 14 on one H100/H200-class GPU (float32):
+user, each with the ratio CPU / device (EXMF and WMF: a twentieth of the epochs). Targets of issue 14 on one H100/H200-class GPU (float32):
 FAWMF Douban-size epoch <= 40 ms, 1000-epoch fit with evaluation every 25 < 2 min, full ranking
 of 123k users x 20k items < 2 s, EXMF Douban-size epoch < 10 s.
 
@@ -34,6 +34,7 @@ from fawmf_bench.models.devices import resolve_device
 METHODS = {
     "fawmf": dict(factors=20, communities=20, learner="fbgd"),
     "exmf": dict(factors=20),
+    "wmf": dict(factors=20),
 }
 
 

@@ -103,7 +103,12 @@ class TorchEXMF:
             log_evidence = torch.log(evidence)
             positive = (torch.log(mu[cols]) + math.log(norm) - half_lam * (1.0 - pred[rows, cols]) ** 2
                         - log_evidence[rows, cols])
-            loglik = log_evidence.sum(dim=1).index_add_(0, rows, positive)
+            # per-user sums of the positives' terms as differences of a cumulative sum (a
+            # deterministic segment sum; index_add_ uses atomics on CUDA)
+            ends = torch.from_numpy(self.indptr[start + 1:stop + 1] - lo).to(self.device)
+            total = torch.cat([positive.new_zeros(1), torch.cumsum(positive, dim=0)])
+            starts = torch.cat([ends.new_zeros(1), ends[:-1]])
+            loglik = log_evidence.sum(dim=1) + (total[ends] - total[starts])
         return posterior, loglik
 
     def update_users(self) -> None:
