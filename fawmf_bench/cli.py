@@ -120,7 +120,7 @@ def datasets(home: Path | None) -> None:
 @click.option("--k-values", default="10,20,40,60,80,100", show_default=True, help="k-sweep: comma-separated K values.")
 @click.option("--device", default="cpu", show_default=True,
               help="cpu (numba), cuda[:N], torch-cpu or auto (cuda when visible, else cpu): where methods with a "
-              "torch backend (fawmf: fbgd / bgd learners) fit and rank; needs the gpu extra off cpu.")
+              "torch backend (fawmf's fbgd / bgd learners, exmf, wmf) fit and rank; off cpu it needs the gpu extra.")
 def run(datasets_: tuple[str, ...], methods: str, protocol: str, n_folds: int, seed: int, config_path: Path | None,
         jobs: int, out: Path, no_tune: bool, force: bool, quiet: bool, home: Path | None, experiment: str,
         epochs: int | None, every: int, k_values: str, device: str) -> None:
