@@ -21,8 +21,8 @@ def matrix():
 
 
 def test_em_epochs_follow_the_cpu_path(matrix):
-    cpu = EXMF(factors=6, epochs=3, block_users=300).fit(matrix)
-    dev = EXMF(factors=6, epochs=3, block_users=300, device="torch-cpu").fit(matrix)
+    cpu = EXMF(factors=6, epochs=2, block_users=300).fit(matrix)
+    dev = EXMF(factors=6, epochs=2, block_users=300, device="torch-cpu").fit(matrix)
     assert dev.device_ == "torch-cpu" and dev.user_factors_.dtype == np.float64
     np.testing.assert_allclose([r["loss"] for r in dev.trace_], [r["loss"] for r in cpu.trace_], rtol=1e-8)
     for key in ("user_factors_", "item_factors_", "exposure_prior_"):

@@ -21,9 +21,11 @@ def matrix():
 
 def test_same_start_as_implicit(matrix):
     from implicit.cpu.als import AlternatingLeastSquares
+    from threadpoolctl import threadpool_limits
 
-    als = AlternatingLeastSquares(factors=6, iterations=0, random_state=5, use_cg=False, dtype=np.float32)
-    als.fit(matrix, show_progress=False)
+    with threadpool_limits(1, "blas"):   # implicit warns about threaded BLAS otherwise
+        als = AlternatingLeastSquares(factors=6, iterations=0, random_state=5, use_cg=False, dtype=np.float32)
+        als.fit(matrix, show_progress=False)
     users, items = implicit_initial_factors(*matrix.shape, 6, 5)
     assert np.array_equal(als.user_factors, users) and np.array_equal(als.item_factors, items)
 

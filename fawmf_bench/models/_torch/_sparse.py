@@ -54,7 +54,7 @@ class DeviceCSR:
 
     def transposed(self, values: torch.Tensor | None = None) -> torch.Tensor:
         """X^T with ``values`` given in X's CSR order, as a torch sparse CSR tensor."""
-        values = self.ones if values is None else values[self.to_transposed]
+        values = self.ones if values is None else values.index_select(0, self.to_transposed)
         return _csr(self.indptr_t, self.indices_t, values, (self.shape[1], self.shape[0]))
 
     def row_dot(self, left: torch.Tensor, right: torch.Tensor, chunk: int = 1 << 22) -> torch.Tensor:
@@ -64,5 +64,5 @@ class DeviceCSR:
         for start in range(0, self.nnz, chunk):
             stop = min(start + chunk, self.nnz)
             rows, cols = self.rows[start:stop], self.cols[start:stop]
-            out[start:stop] = torch.einsum("pk,pk->p", left[rows], right[cols])
+            out[start:stop] = torch.einsum("pk,pk->p", left.index_select(0, rows), right.index_select(0, cols))
         return out

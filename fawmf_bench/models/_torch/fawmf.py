@@ -19,8 +19,6 @@ device) and are copied back to NumPy at the end of the fit.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import scipy.sparse as sp
 import torch
@@ -286,6 +284,3 @@ class TorchFAWMF:
             return preference
         theta = torch.softmax(self.params["membership_logits"][index], dim=1)
         return (theta @ self.exposure().T) * preference
-
-    def describe(self) -> dict[str, Any]:
-        return {"device": str(self.device), "needed_gib": self.needed_bytes / 2**30}
