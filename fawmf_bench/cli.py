@@ -163,9 +163,12 @@ def methods() -> None:
 @click.option("--every", type=click.IntRange(1), default=5, show_default=True,
               help="convergence: evaluate on the test part every N epochs.")
 @click.option("--k-values", default="10,20,40,60,80,100", show_default=True, help="k-sweep: comma-separated K values.")
+@click.option("--device", default="cpu", show_default=True,
+              help="cpu (numba), cuda[:N], torch-cpu or auto (cuda when visible, else cpu): where methods with a "
+              "torch backend (fawmf's fbgd / bgd learners, exmf, wmf) fit and rank; off cpu it needs the gpu extra.")
 def run(datasets_: tuple[str, ...], methods: str, protocol: str, n_folds: int, seed: int, config_path: Path | None,
         jobs: int, out: Path, no_tune: bool, force: bool, quiet: bool, home: Path | None, experiment: str,
-        epochs: int | None, every: int, k_values: str) -> None:
+        epochs: int | None, every: int, k_values: str, device: str) -> None:
     """Tune every method on fold 0's validation, then run all folds; print a Table-3-style summary.
 
     With --experiment convergence | k-sweep | communities, run that figure experiment instead
@@ -181,6 +184,9 @@ def run(datasets_: tuple[str, ...], methods: str, protocol: str, n_folds: int, s
 
     if protocol not in PROTOCOLS:
         raise UsageProblem(f"unknown protocol {protocol!r}; known: {', '.join(PROTOCOLS)}")
+    device = _resolve_device(device)
+    if experiment != "table" and device != "cpu":
+        raise UsageProblem("--device applies to --experiment table only; the figure experiments run on the CPU")
     datasets_ = datasets_ or (("synthetic",) if experiment == "table" else ("ml-1m",))
     if experiment != "table":
         _run_figure_experiment(experiment, datasets_, methods, n_folds, seed, config_path, out, force, quiet, home,
@@ -195,16 +201,32 @@ def run(datasets_: tuple[str, ...], methods: str, protocol: str, n_folds: int, s
     if unknown or not chosen:
         raise UsageProblem(f"unknown method(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(MODELS)}")
     names = _data_errors(lambda: [resolve_name(d) for d in datasets_])
+    for name in names:  # devices named in the config file: check them too before any work
+        for method in chosen:
+            section = config.method(method, name)
+            for value in {section.params.get("device", "cpu"), *section.grid.get("device", [])}:
+                _resolve_device(value)
     for name in names:  # fail early, before any work, when a dataset is missing
         _data_errors(lambda: load_dataset(name, home=home))
     settings = RunSettings(datasets=names, methods=chosen, protocol=protocol, n_folds=n_folds, seed=seed,
-                           tune=not no_tune, jobs=jobs, force=force, quiet=quiet, config=config, data_home=home)
+                           tune=not no_tune, jobs=jobs, force=force, quiet=quiet, config=config, data_home=home,
+                           device=device)
     try:
         records = run_benchmark(settings, ResultStore(out / "store"))
     except RunFailed as exc:
         raise click.ClickException(str(exc)) from exc
     table = summary_table(records)
     click.echo(table.to_string(index=False))
+
+
+def _resolve_device(name: str) -> str:
+    """--device as a concrete device, or exit 2 with one line (what to install, or no CUDA device)."""
+    from .models.devices import DeviceUnavailable, resolve_device
+
+    try:
+        return resolve_device(name)
+    except DeviceUnavailable as exc:
+        raise UsageProblem(str(exc)) from exc
 
 
 def _run_figure_experiment(experiment: str, datasets_: tuple[str, ...], methods: str, n_folds: int, seed: int,

@@ -122,7 +122,9 @@ def evaluate(
     user's ranking; ``truth`` holds the held-out positives (must not overlap ``exclude``).
     Users are scored in blocks sized by ``memory_budget_mb``. ``users`` restricts the
     evaluation (default: all rows); requested users without truth items are skipped and
-    counted in ``n_skipped``.
+    counted in ``n_skipped``. A ``score_fn`` with a ``device`` other than "cpu" (a
+    :class:`~fawmf_bench.models.base.Scorer` of a model fitted with torch) is ranked on that
+    device by :mod:`._torch` (its block size follows the free device memory).
     """
     cutoffs = check_cutoffs(cutoffs)
     exclude = canonical_csr(exclude, "exclude")
@@ -134,7 +136,13 @@ def evaluate(
     evaluated = requested[has_truth]
     if len(evaluated) == 0:
         raise ValueError("no requested user has a truth item; nothing to evaluate")
-    ranks, offsets = truth_ranks(score_fn, exclude, truth, evaluated, memory_budget_mb)
+    device = getattr(score_fn, "device", "cpu")
+    if device != "cpu":  # a model fitted on a torch device: rank there (same ranks)
+        from ._torch import truth_ranks_on_device
+
+        ranks, offsets = truth_ranks_on_device(score_fn.on_device, exclude, truth, evaluated, device)
+    else:
+        ranks, offsets = truth_ranks(score_fn, exclude, truth, evaluated, memory_budget_mb)
     per_user = metrics_from_ranks(ranks, offsets, cutoffs)
     means = {name: float(values.mean()) for name, values in per_user.items()}
     return EvaluationResult(

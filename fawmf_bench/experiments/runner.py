@@ -53,6 +53,7 @@ class RunSettings:
     folds: list[int] | None = None  # restrict the final stage to these folds
     config: BenchConfig = field(default_factory=load_config)
     data_home: Path | None = None
+    device: str = "cpu"  # resolved device for methods with a torch backend ("cpu": numba)
 
 
 def run_benchmark(settings: RunSettings, store: ResultStore) -> list[dict[str, Any]]:
@@ -69,7 +70,8 @@ def run_benchmark(settings: RunSettings, store: ResultStore) -> list[dict[str, A
             method_config = settings.config.method(method, dataset)
             monitors[dataset, method] = method_config.monitor
             tune_units[dataset, method] = [
-                make_unit(dataset, method, p, 0, "tune", monitor=method_config.monitor, **common)
+                make_unit(dataset, method, _on_device(method, p, settings.device), 0, "tune",
+                          monitor=method_config.monitor, **common)
                 for p in method_config.grid_points(settings.tune)
             ]
 
@@ -89,6 +91,14 @@ def run_benchmark(settings: RunSettings, store: ResultStore) -> list[dict[str, A
         lines = "\n".join(f"  {label}: {error}" for label, error in failures)
         raise RunFailed(f"{len(failures)} unit(s) failed (completed units are stored; rerun to resume):\n{lines}")
     return [store.load(u) for u in finals]
+
+
+def _on_device(method: str, params: dict[str, Any], device: str) -> dict[str, Any]:
+    """``params`` with ``device`` set when the method has a torch backend and the device is not
+    the default "cpu" (so CPU units keep their keys; device units get their own)."""
+    if device == "cpu" or "device" not in model_class(method).param_names():
+        return params
+    return {**params, "device": device}
 
 
 def select_best(store: ResultStore, units: list[Unit], metric: str) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from ..data import load_dataset
 from ..data.splitting import Split, make_splits
 from ..evaluation import evaluate
 from ..models import FitMonitor, make_model, model_class
+from ..models.base import Scorer
 from .config import MonitorConfig
 
 STAGES = ("tune", "final")
@@ -145,8 +146,7 @@ def _single_thread_if(condition: bool):
 
 
 def _scorer(model):
-    scoring = getattr(model, "scoring_", None)
-    return lambda users: model.score(users, scoring=scoring)
+    return Scorer(model, getattr(model, "scoring_", None))
 
 
 def _validation_monitor(split: Split, monitor: MonitorConfig, cutoffs: tuple[int, ...]) -> FitMonitor:

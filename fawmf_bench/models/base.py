@@ -313,6 +313,26 @@ def _json_scalar(value: Any) -> Any:
     raise TypeError(f"cannot save {type(value).__name__} values")
 
 
+class Scorer:
+    """``score_fn`` of a fitted model for one scoring variant: ``scorer(users)`` is
+    ``model.score(users, scoring)``. ``device`` is where the model scores ("cpu" for NumPy, else a
+    torch device name); off "cpu", ``on_device(users)`` returns the scores as a tensor there, so
+    that evaluation ranks on the device instead of copying n x m scores to the host."""
+
+    def __init__(self, model: Recommender, scoring: str | None = None) -> None:
+        self.model, self.scoring = model, scoring
+
+    def __call__(self, users: np.ndarray) -> np.ndarray:
+        return self.model.score(users, scoring=self.scoring)
+
+    @property
+    def device(self) -> str:
+        return getattr(self.model, "scoring_device", "cpu")
+
+    def on_device(self, users: np.ndarray):
+        return self.model.score_tensor(users, scoring=self.scoring)
+
+
 def check_train(train: sp.spmatrix, who: str) -> sp.csr_matrix:
     """Validate the training matrix once, at fit, and return it as canonical CSR."""
     if not sp.issparse(train):
@@ -364,7 +384,7 @@ def run_epochs(
         if monitor is not None and (epoch % monitor.every == 0 or epoch == max_epochs):
             improved = False
             for variant in candidates:
-                metrics = monitor.evaluate(lambda users, v=variant: model.score(users, scoring=v))
+                metrics = monitor.evaluate(Scorer(model, variant))
                 row.update({f"{variant}/{k}": float(v) for k, v in metrics.items()})
                 value = float(metrics[monitor.metric])
                 if value > best_value:

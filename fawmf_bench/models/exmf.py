@@ -23,6 +23,8 @@ J = -sum_ui log p(y_ui | theta, beta, mu) + lambda_theta/2 |theta|^2 + lambda_be
     - sum_i [(a-1) log mu_i + (b-1) log(1-mu_i)]   (divided by the number of positives),
 evaluated after the theta and beta updates with the mu in use; EM never increases it.
 Scorings: "preference" = theta_u . beta_i; "exposure" = mu_i theta_u . beta_i.
+``device`` other than "cpu" runs the same EM in PyTorch (``_torch/exmf.py``; see
+:mod:`~fawmf_bench.models.devices`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import scipy.sparse as sp
 from ._kernels.exmf import exposure_posterior
 from .base import (NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, Characteristics, FitMonitor, Interval, Recommender,
                    check_train, run_epochs)
+from .devices import DEVICE_NAME, TorchBacked, resolve_device
 
 _MU_CLIP = 1e-8
 _BLOCK_ENTRIES = 2**22  # entries of one posterior block (32 MiB in float64)
@@ -54,7 +57,7 @@ def _ridge_solve(gram: np.ndarray, rhs: np.ndarray, ridge: float) -> np.ndarray:
     return np.linalg.solve(systems, rhs[:, :, None])[:, :, 0]
 
 
-class EXMF(Recommender):
+class EXMF(TorchBacked, Recommender):
     """Exposure MF (ExpoMF) fitted by EM with bounded-memory user blocks.
 
     Parameters
@@ -69,6 +72,7 @@ class EXMF(Recommender):
     block_users: users per block (None: blocks of about 4M posterior entries).
     random_state: seed of the initialisation.
     scoring: fixed scoring ("preference" or "exposure") or None to choose on validation.
+    device: "cpu" (NumPy / numba), "cuda", "torch-cpu" or "auto" (models/devices.py).
     """
 
     name = "exmf"
@@ -82,6 +86,7 @@ class EXMF(Recommender):
         "lambda_theta": [POSITIVE], "lambda_beta": [POSITIVE], "lambda_y": [POSITIVE], "init_std": [POSITIVE],
         "prior_a": [Interval(Real, 1)], "prior_b": [Interval(Real, 1)],  # >= 1: MAP update of mu
         "block_users": [None, POSITIVE_INT], "random_state": [NON_NEGATIVE_INT],
+        "device": [DEVICE_NAME],
     }
 
     def __init__(
@@ -98,6 +103,7 @@ class EXMF(Recommender):
         block_users: int | None = None,
         random_state: int = 0,
         scoring: str | None = None,
+        device: str = "cpu",
     ) -> None:
         self.factors = factors
         self.epochs = epochs
@@ -111,6 +117,7 @@ class EXMF(Recommender):
         self.block_users = block_users
         self.random_state = random_state
         self.scoring = scoring
+        self.device = device
 
     # ------------------------------------------------------------------ fitting
     def fit(self, train: sp.csr_matrix, monitor: FitMonitor | None = None) -> "EXMF":
@@ -123,6 +130,19 @@ class EXMF(Recommender):
         self.user_factors_ = float(self.init_std) * rng.standard_normal((n_users, k))
         self.item_factors_ = float(self.init_std) * rng.standard_normal((n_items, k))
         self.exposure_prior_ = np.full(n_items, float(self.init_mu))
+        self.device_ = resolve_device(self.device)
+        self._backend = None
+        if self.device_ != "cpu":
+            from ._torch.exmf import TorchEXMF
+
+            self._backend = TorchEXMF(
+                train, self.user_factors_, self.item_factors_, self.exposure_prior_,
+                lambda_theta=float(self.lambda_theta), lambda_beta=float(self.lambda_beta),
+                lambda_y=float(self.lambda_y), prior_a=float(self.prior_a), prior_b=float(self.prior_b),
+                block_users=self.block_users, device=self.device_)
+            run_epochs(self, self._backend.step, int(self.epochs), monitor, self.scoring)
+            self._take_backend_parameters()
+            return self
         self._indptr = train.indptr.astype(np.int64)
         self._indices = train.indices.astype(np.int64)
         self._ones = sp.csr_matrix(
@@ -200,6 +220,8 @@ class EXMF(Recommender):
         """theta_u . beta_i ("preference") or mu_i theta_u . beta_i ("exposure")."""
         scoring = self._check_scoring(scoring)
         users = np.asarray(users, dtype=np.int64)
+        if self._backend is not None:
+            return self._backend.score(users, scoring).cpu().numpy()
         scores = self.user_factors_[users] @ self.item_factors_.T
         if scoring == "exposure":
             scores *= self.exposure_prior_

@@ -18,6 +18,10 @@ Defaults are the authors' (awmf.m): K = D = 20, eps = 1e-5, eta = 1, learning ra
 b ~ U(-.5, .5); w is kept >= 1e-5 (projected after every step). ``user_influence=True`` learns
 alpha (Eq. 6; kept >= 0, L2 ``influence_reg`` towards 1); the default fixes alpha = 1 as the
 authors' code does.
+
+``device`` (:mod:`~fawmf_bench.models.devices`): "cpu" runs the numba kernels; "cuda",
+"torch-cpu" or "auto" run the fbgd / bgd learners in PyTorch (``_torch/fawmf.py``), same
+initialisation, objective and update rule.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from ._kernels.fawmf_sgd import fawmf_batch_gradient, fawmf_pair_labels, fawmf_s
 from ._kernels.fbgd import fawmf_adam_step
 from .base import (NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT, Characteristics, FitMonitor, Options, Recommender,
                    check_train, run_epochs)
+from .devices import DEVICE_NAME, TorchBacked, resolve_device
 from .fawmf_gradient import (
     PARAMETER_NAMES,
     FBGDWorkspace,
@@ -49,7 +54,7 @@ BGD_DENSE_ARRAYS = 7
 _FLOORS = {"exposure_weight": 1e-5, "user_influence": 0.0}
 
 
-class FAWMF(Recommender):
+class FAWMF(TorchBacked, Recommender):
     """FAWMF with the fBGD, BGD or SGD learner (module docstring)."""
 
     name = "fawmf"
@@ -65,6 +70,7 @@ class FAWMF(Recommender):
                                            "influence_reg", "bgd_memory_budget_mb")},
         "user_influence": [bool], "learner": [Options(LEARNERS)], "sampler": [Options(SAMPLERS)],
         "dtype": [Options(("float32", "float64"))], "random_state": [NON_NEGATIVE_INT],
+        "device": [DEVICE_NAME],
     }
     _saved_private = ("_train_t", "_version")  # the exposure scoring needs the item-user matrix
 
@@ -76,7 +82,7 @@ class FAWMF(Recommender):
                  learner: str = "fbgd", sampler: str = "uniform", negative_ratio: int = 1,
                  batch_size: int = 65536, epochs: int = 1000, random_state: int = 0,
                  scoring: str | None = None, dtype: str = "float32",
-                 bgd_memory_budget_mb: float = 2048.0) -> None:
+                 bgd_memory_budget_mb: float = 2048.0, device: str = "cpu") -> None:
         self.factors = factors
         self.communities = communities
         self.epsilon = epsilon
@@ -98,6 +104,7 @@ class FAWMF(Recommender):
         self.scoring = scoring
         self.dtype = dtype
         self.bgd_memory_budget_mb = bgd_memory_budget_mb
+        self.device = device
 
     # ----------------------------------------------------------------- validation
     def _validate(self, train: sp.spmatrix) -> sp.csr_matrix:
@@ -106,6 +113,8 @@ class FAWMF(Recommender):
         if not np.all(train.data == 1):
             raise ValueError(f"{who}.fit expects a binary matrix (all stored values 1)")
         self._validate_params()
+        if self.learner == "sgd" and check_device_name(self.device) not in ("cpu", "auto"):
+            raise ValueError("FAWMF: learner 'sgd' runs on the CPU only; use device='cpu' or learner 'fbgd'/'bgd'")
         if self.learner == "bgd":
             needed = bgd_memory_mb(train.shape, self.dtype)
             if needed > self.bgd_memory_budget_mb:
@@ -144,8 +153,20 @@ class FAWMF(Recommender):
         params = self._params()
         self._adam = {key: (np.zeros_like(a), np.zeros_like(a)) for key, a in params.items()}
         objective = self._objective()
-        step = self._make_step(train, objective, rng)
+        self.device_ = resolve_device(self.device) if self.learner != "sgd" else "cpu"
+        self._backend = None
+        if self.device_ != "cpu":
+            from ._torch.fawmf import TorchFAWMF
+
+            self._backend = TorchFAWMF(train, params, objective, self.device_, self.learner,
+                                       getattr(self, "weight_floor", "projected"),
+                                       float(self.learning_rate), float(self.exposure_learning_rate))
+            step = self._backend.step
+        else:
+            step = self._make_step(train, objective, rng)
         run_epochs(self, step, int(self.epochs), monitor, self.scoring)
+        if self._backend is not None:
+            self._take_backend_parameters()
         self._version += 1
         return self
 
@@ -286,6 +307,8 @@ class FAWMF(Recommender):
         paper's S1 / S2); default: the variant chosen on validation, else "preference"."""
         scoring = self._check_scoring(scoring)
         users = np.asarray(users, dtype=np.int64)
+        if self._backend is not None:
+            return self._backend.score(users, scoring).cpu().numpy()
         preference = self.user_factors_[users] @ self.item_factors_.T
         if scoring == "preference":
             return preference

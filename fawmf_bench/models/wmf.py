@@ -17,6 +17,10 @@ implicit one ALS iteration at a time (``iterations=1``; implicit initialises its
 when they are None, so repeated fits continue from the current ones). BLAS is limited to
 one thread inside each iteration (implicit slows down badly otherwise); implicit's own
 threads follow ``numba.get_num_threads()``, which the runner controls.
+
+``device`` other than "cpu" solves the same exact ALS updates in PyTorch (``_torch/wmf.py``:
+batched Cholesky, implicit's initialisation), equal to implicit's solution within float32
+rounding.
 """
 
 from __future__ import annotations
@@ -29,11 +33,12 @@ from threadpoolctl import ThreadpoolController
 from ._kernels.eals import weighted_square_loss
 from .base import (NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT, Characteristics, FitMonitor, Recommender,
                    check_train, run_epochs)
+from .devices import DEVICE_NAME, TorchBacked, resolve_device
 
 _THREADPOOLS = ThreadpoolController()
 
 
-class WMF(Recommender):
+class WMF(TorchBacked, Recommender):
     """Weighted MF by implicit's exact ALS (see module docstring)."""
 
     name = "wmf"
@@ -46,6 +51,7 @@ class WMF(Recommender):
         "factors": [POSITIVE_INT], "epochs": [POSITIVE_INT], "regularization": [NON_NEGATIVE],
         "confidence_scale": [NON_NEGATIVE],  # a in 1 + a x
         "random_state": [NON_NEGATIVE_INT],
+        "device": [DEVICE_NAME],
     }
 
     def __init__(
@@ -56,6 +62,7 @@ class WMF(Recommender):
         confidence_scale: float = 3.0,
         random_state: int = 0,
         scoring: str | None = None,
+        device: str = "cpu",
     ) -> None:
         self.factors = factors
         self.epochs = epochs
@@ -63,10 +70,22 @@ class WMF(Recommender):
         self.confidence_scale = confidence_scale
         self.random_state = random_state
         self.scoring = scoring
+        self.device = device
 
     def fit(self, train: sp.csr_matrix, monitor: FitMonitor | None = None) -> "WMF":
         self._validate_params()
         train = check_train(train, "WMF")
+        self.device_ = resolve_device(self.device)
+        self._backend = None
+        if self.device_ != "cpu":
+            from ._torch.wmf import TorchWMF, implicit_initial_factors
+
+            users, items = implicit_initial_factors(*train.shape, int(self.factors), int(self.random_state))
+            self._backend = TorchWMF(train, users, items, float(self.regularization),
+                                     1.0 + float(self.confidence_scale), self.device_)
+            run_epochs(self, self._backend.step, int(self.epochs), monitor, self.scoring)
+            self._take_backend_parameters()
+            return self
         from implicit.cpu.als import AlternatingLeastSquares
 
         with _THREADPOOLS.limit(limits=1, user_api="blas"):
@@ -102,4 +121,6 @@ class WMF(Recommender):
         """u_u . v_j for the given users, float32, shape (len(users), n_items)."""
         self._check_scoring(scoring)
         users = np.asarray(users, dtype=np.int64)
+        if self._backend is not None:
+            return self._backend.score(users, "preference").cpu().numpy()
         return self.user_factors_[users] @ self.item_factors_.T
