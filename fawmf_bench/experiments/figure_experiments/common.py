@@ -7,12 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from ..._io import atomic_write, json_default, jsonable
 from ...data import InteractionMatrix, load_dataset
 from ...data import data_home as resolve_data_home
 from ...data.splitting import Split, make_splits
-from ..store import _atomic_write, _json_default, provenance
+from ..store import provenance
 
 
 def experiment_dir(store_root: str | Path, dataset: str, experiment: str) -> Path:
@@ -22,20 +21,20 @@ def experiment_dir(store_root: str | Path, dataset: str, experiment: str) -> Pat
 
 def settings_key(settings: dict[str, Any]) -> str:
     """Stable identity of a piece: a hash of everything that defines its computation."""
-    blob = json.dumps(settings, sort_keys=True, default=_json_default)
+    blob = json.dumps(settings, sort_keys=True, default=json_default)
     return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:
     """Write ``payload`` (plus provenance) atomically as indented JSON."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps({**payload, "provenance": provenance()}, indent=1, sort_keys=True, default=_json_default)
-    _atomic_write(path, lambda f: f.write(text.encode()))
+    text = json.dumps({**payload, "provenance": provenance()}, indent=1, sort_keys=True, default=json_default)
+    atomic_write(path, text.encode())
 
 
 def write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(path, lambda f: f.write(text.encode()))
+    atomic_write(path, text.encode())
 
 
 def read_piece(path: Path, key: str) -> dict[str, Any] | None:
@@ -56,11 +55,5 @@ def load_split(dataset: str | InteractionMatrix, protocol: str, n_folds: int, se
     return data, splits[fold]
 
 
-def jsonable(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    return value
+__all__ = ["atomic_write", "experiment_dir", "jsonable", "load_split", "read_piece", "settings_key",
+           "write_json", "write_text"]
