@@ -11,6 +11,7 @@ Zip archives (``member``) and gzip (by magic bytes) are opened transparently. Ev
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import re
@@ -156,7 +157,10 @@ def _transformed(path: Path, member: str | None, transform) -> Iterator[IO[bytes
 
 
 def parse_csv(path: Path, spec: FileSpec) -> RawInteractions:
-    """A delimited file with a header; columns from ``spec.columns`` or the usual names."""
+    """A delimited file with a header; columns from ``spec.columns`` or the usual names.
+
+    Every row must have as many fields as the header (a row with more is rejected by the
+    tokenizer; one with fewer shows as a missing last field, and is then located exactly)."""
     label = _label(path, spec.member)
     opener = lambda: open_binary(path, spec.member)  # noqa: E731
     sep = "\t" if spec.file.endswith((".tsv", ".tsv.gz")) else ","
@@ -169,8 +173,22 @@ def parse_csv(path: Path, spec: FileSpec) -> RawInteractions:
             raise ParseError(f"{label}: no {role} column {wanted or defaults[0]!r} in header {header}")
         if found is not None:
             roles[role] = found
-    frame = _read_table(opener, label, sep=sep, usecols=list(roles.values()))
+    frame = _read_table(opener, label, sep=sep)  # every column: the tokenizer counts the fields
+    if frame[header[-1]].isna().any():
+        _check_field_counts(opener, label, sep, len(header))
     return _checked(frame, roles, set(), opener, label, True)
+
+
+def _check_field_counts(opener: Callable[[], IO[bytes]], label: str, sep: str, n_fields: int) -> None:
+    """Name the first row whose field count is not ``n_fields`` (only run when some row's last
+    field is empty: a short row and an empty last field look alike to pandas)."""
+    with opener() as stream:
+        text = io.TextIOWrapper(stream, encoding="utf-8", newline="")
+        reader = csv.reader(text, delimiter=sep)
+        for row in reader:
+            if row and len(row) != n_fields:
+                raise ParseError(f"{label}, line {reader.line_num}: malformed line, expected {n_fields} fields, "
+                                 f"saw {len(row)}")
 
 
 def parse_uir(path: Path, spec: FileSpec) -> RawInteractions:
