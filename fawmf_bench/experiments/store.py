@@ -151,8 +151,8 @@ class ResultStore:
 
         Where a method's folder holds a ``selection.json``, finals fitted with other settings
         (those of an earlier selection, before a grid was widened) are left out: they stay in
-        the store, so a narrower grid can bring them back without refitting. A selection made
-        on other data (its ``dataset_checksum``) does not choose a record.
+        the store, so a narrower grid can bring them back without refitting. Records made on
+        other data are returned too: the report refuses to mix them (never drops them silently).
         """
         chosen: dict[Path, dict[str, Any] | None] = {}
         finals = []
@@ -164,19 +164,20 @@ class ResultStore:
                 path = folder / "selection.json"
                 chosen[folder] = self._read(path) if path.exists() else None
             selection = chosen[folder]
-            if selection is None:
-                finals.append(record)
-                continue
-            made_on = selection.get("dataset_checksum")
-            if record["unit"]["params"] == selection["chosen"] and made_on in (None, record.get("dataset_checksum")):
+            if selection is None or record["unit"]["params"] == selection["chosen"]:
                 finals.append(record)
         return finals
 
-    def load_arrays(self, record: dict[str, Any]) -> dict[str, np.ndarray]:
+    def verify_arrays(self, record: dict[str, Any]) -> None:
+        """Raise :class:`CorruptRecord` when the record's arrays file fails its check."""
         path = Path(record["_path"]).with_suffix(".npz")
         problem = _check_arrays(path, record.get("arrays_sha256"))
         if problem:
             raise CorruptRecord(path, problem, self.root)
+
+    def load_arrays(self, record: dict[str, Any]) -> dict[str, np.ndarray]:
+        self.verify_arrays(record)
+        path = Path(record["_path"]).with_suffix(".npz")
         try:
             with np.load(path) as npz:
                 return {k: npz[k] for k in npz.files}

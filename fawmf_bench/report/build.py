@@ -120,6 +120,8 @@ def dataset_stats(
 def build_tables(store: ResultStore, home: Path | None = None, target: str = "fawmf") -> tuple[list[Table], list[dict]]:
     """Every table the store supports, and the records they came from."""
     finals = store.final_records()
+    for record in finals:  # every table row must come from files that pass their check
+        store.verify_arrays(record)
     datasets = sorted({r["unit"]["dataset"] for r in finals})
     stats = {}
     notes = []
