@@ -56,7 +56,7 @@ class SuiteSection:
     metrics: tuple[str, ...]
     seed: int = 0
     cutoffs: tuple[int, ...] = (5,)
-    tolerance_floor: dict[str, float] = field(default_factory=dict)
+    tolerance_floor: dict[str, Any] = field(default_factory=dict)  # checked as FloorSection
 
 
 @dataclass(frozen=True)
