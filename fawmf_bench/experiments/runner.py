@@ -27,6 +27,7 @@ from typing import Any, Iterable
 from tqdm.auto import tqdm
 
 from .._io import atomic_write, json_default, remove_stale_temps
+from ..data import data_home as resolve_data_home
 from ..data import load_dataset
 from ..models import model_class
 from .config import BenchConfig, load_config
@@ -62,7 +63,8 @@ def run_benchmark(settings: RunSettings, store: ResultStore) -> list[dict[str, A
         raise ValueError(f"unknown protocol {settings.protocol!r}; known: {', '.join(PROTOCOLS)}")
     n_folds = 1 if settings.protocol == "paper" else settings.n_folds
     common = dict(protocol=settings.protocol, n_folds=n_folds, seed=settings.seed)
-    remove_stale_temps(store.root)  # left by writers killed mid-write
+    for folder in (store.root, resolve_data_home(settings.data_home) / "splits"):
+        remove_stale_temps(folder)  # left by writers killed mid-write
     tune_units: dict[tuple[str, str], list[Unit]] = {}
     monitors = {}
     checksums = {}
