@@ -175,7 +175,7 @@ def check_params(source: str, where: str, method: str, values: Any, grid: bool) 
                               f"allowed: {', '.join(sorted(allowed))}")
         if grid and (not isinstance(value, list) or not value):
             raise ConfigError(f"{source}: {where}.{key}: expected a non-empty list of values, got {value!r}")
-        metadata = {"choices": tuple(cls.scorings)} if key == "scoring" else None
+        metadata = {"choices": (*cls.scorings, None)} if key == "scoring" else None
         for index, item in enumerate(value if grid else [value]):
             label = f"{where}.{key}[{index}]" if grid else f"{where}.{key}"
             if key in hints:
