@@ -152,7 +152,8 @@ class ResultStore:
         Where a method's folder holds a ``selection.json``, finals fitted with other settings
         (those of an earlier selection, before a grid was widened) are left out: they stay in
         the store, so a narrower grid can bring them back without refitting. Records made on
-        other data are returned too: the report refuses to mix them (never drops them silently).
+        other data are returned too: the report refuses to mix them (never drops them silently);
+        ``_selection_checksum`` names the data the selection was made on.
         """
         chosen: dict[Path, dict[str, Any] | None] = {}
         finals = []
@@ -165,6 +166,8 @@ class ResultStore:
                 chosen[folder] = self._read(path) if path.exists() else None
             selection = chosen[folder]
             if selection is None or record["unit"]["params"] == selection["chosen"]:
+                if selection is not None:  # the data the choice was made on (older selections: None)
+                    record["_selection_checksum"] = selection.get("dataset_checksum")
                 finals.append(record)
         return finals
 

@@ -127,10 +127,12 @@ def build_tables(store: ResultStore, home: Path | None = None, target: str = "fa
     notes = []
     for dataset in datasets:
         checksums = {r.get("dataset_checksum") for r in finals if r["unit"]["dataset"] == dataset}
-        if len(checksums) > 1:
+        chosen_on = {r.get("_selection_checksum") for r in finals if r["unit"]["dataset"] == dataset} - {None}
+        versions = checksums | chosen_on  # records, and the selections that chose them
+        if len(versions) > 1:
             raise ValueError(
-                f"the store {store.root} holds results of {len(checksums)} versions of dataset {dataset} "
-                f"(checksums {', '.join(sorted(map(str, checksums)))}); they cannot be mixed in one table: rerun "
+                f"the store {store.root} holds results of {len(versions)} versions of dataset {dataset} "
+                f"(checksums {', '.join(sorted(map(str, versions)))}); they cannot be mixed in one table: rerun "
                 f"`fawmf-bench run --dataset {dataset}` on the current data (it moves the other version's "
                 f"records to {store.root / QUARANTINE})")
         found = dataset_stats(store.root, dataset, checksums, home)

@@ -72,11 +72,14 @@ def test_changed_data_makes_stored_results_stale(home: Path, tmp_path: Path) -> 
     assert fresh.output == second.output  # the table equals a fresh store's
 
 
-def test_report_refuses_to_mix_two_versions_of_a_dataset(home: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("other", ["record", "selection"])
+def test_report_refuses_to_mix_two_versions_of_a_dataset(home: Path, tmp_path: Path, other: str) -> None:
     out = tmp_path / "o"
     _download(tmp_path, 1)
     assert CliRunner().invoke(cli, [*RUN, "--out", str(out)]).exit_code == 0
     record = [p for p in _records(out / "store") if p.name.startswith("final-fold1")][0]
+    if other == "selection":
+        record = record.parent / "selection.json"
     data = json.loads(record.read_text())
     data["dataset_checksum"] = "0" * 64
     record.write_text(json.dumps(data))
