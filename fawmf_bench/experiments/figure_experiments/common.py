@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +13,7 @@ from ..._io import atomic_write, json_default, jsonable
 from ...data import InteractionMatrix, load_dataset
 from ...data import data_home as resolve_data_home
 from ...data.splitting import Split, make_splits
-from ..store import provenance
+from ..store import QUARANTINE, provenance
 
 
 def experiment_dir(store_root: str | Path, dataset: str, experiment: str) -> Path:
@@ -38,11 +40,27 @@ def write_text(path: Path, text: str) -> None:
 
 
 def read_piece(path: Path, key: str) -> dict[str, Any] | None:
-    """The stored piece at ``path`` when it was computed with ``key``, else None."""
+    """The stored piece at ``path`` when it was computed with ``key``, else None. A piece that
+    cannot be read is moved to ``_quarantine/`` beside it (and so recomputed)."""
     if not path.exists():
         return None
-    record = json.loads(path.read_text())
-    return record if record.get("key") == key else None
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        aside = path.parent / QUARANTINE / f"{path.name}.{datetime.now(timezone.utc):%Y%m%dT%H%M%S%fZ}"
+        aside.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, aside)
+        return None
+    return record if isinstance(record, dict) and record.get("key") == key else None
+
+
+def load_json(path: Path) -> dict[str, Any]:
+    """A stored piece for the report; ValueError naming the file (and the fix) when unreadable."""
+    try:
+        return json.loads(Path(path).read_text())
+    except ValueError as exc:
+        raise ValueError(f"{path}: unreadable stored piece ({exc}); rerun the experiment that wrote it "
+                         "(it moves the file aside and recomputes it)") from None
 
 
 def load_split(dataset: str | InteractionMatrix, protocol: str, n_folds: int, seed: int, fold: int = 0,
@@ -55,5 +73,5 @@ def load_split(dataset: str | InteractionMatrix, protocol: str, n_folds: int, se
     return data, splits[fold]
 
 
-__all__ = ["atomic_write", "experiment_dir", "jsonable", "load_split", "read_piece", "settings_key",
+__all__ = ["atomic_write", "experiment_dir", "jsonable", "load_json", "load_split", "read_piece", "settings_key",
            "write_json", "write_text"]
