@@ -159,3 +159,14 @@ def test_committed_store_keys_are_unchanged() -> None:
         unit = Unit(**described, dataset_checksum=record["dataset_checksum"])
         assert unit.key == record["key"] and path.name.endswith(f"-{unit.key}.json")
         assert ResultStore(path.parents[3]).has(unit)
+
+
+def test_unreadable_figure_piece_is_moved_aside(tmp_path: Path) -> None:
+    from fawmf_bench.experiments.figure_experiments.common import load_json, read_piece
+
+    piece = tmp_path / "fbgd.json"
+    piece.write_text('{"key": "k", "tra')
+    with pytest.raises(ValueError, match="fbgd.json: unreadable stored piece"):
+        load_json(piece)
+    assert read_piece(piece, "k") is None and not piece.exists()
+    assert len(list((tmp_path / QUARANTINE).iterdir())) == 1
