@@ -152,8 +152,7 @@ class ResultStore:
         Where a method's folder holds a ``selection.json``, finals fitted with other settings
         (those of an earlier selection, before a grid was widened) are left out: they stay in
         the store, so a narrower grid can bring them back without refitting. Records made on
-        other data are returned too: the report refuses to mix them (never drops them silently);
-        ``_selection_checksum`` names the data the selection was made on.
+        other data are returned too: the report refuses to mix them (never drops them silently).
         """
         chosen: dict[Path, dict[str, Any] | None] = {}
         finals = []
@@ -162,12 +161,9 @@ class ResultStore:
                 continue
             folder = Path(record["_path"]).parent
             if folder not in chosen:
-                path = folder / "selection.json"
-                chosen[folder] = self._read(path) if path.exists() else None
+                chosen[folder] = self.selection(folder)
             selection = chosen[folder]
             if selection is None or record["unit"]["params"] == selection["chosen"]:
-                if selection is not None:  # the data the choice was made on (older selections: None)
-                    record["_selection_checksum"] = selection.get("dataset_checksum")
                 finals.append(record)
         return finals
 
@@ -177,6 +173,12 @@ class ResultStore:
         problem = _check_arrays(path, record.get("arrays_sha256"))
         if problem:
             raise CorruptRecord(path, problem, self.root)
+
+    def selection(self, folder: Path) -> dict[str, Any] | None:
+        """A method folder's ``selection.json`` (None when absent); its ``dataset_checksum``
+        names the data the choice was made on (absent in older selections)."""
+        path = Path(folder) / "selection.json"
+        return self._read(path) if path.exists() else None
 
     def load_arrays(self, record: dict[str, Any]) -> dict[str, np.ndarray]:
         self.verify_arrays(record)

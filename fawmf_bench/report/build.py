@@ -127,7 +127,8 @@ def build_tables(store: ResultStore, home: Path | None = None, target: str = "fa
     notes = []
     for dataset in datasets:
         checksums = {r.get("dataset_checksum") for r in finals if r["unit"]["dataset"] == dataset}
-        chosen_on = {r.get("_selection_checksum") for r in finals if r["unit"]["dataset"] == dataset} - {None}
+        folders = {Path(r["_path"]).parent for r in finals if r["unit"]["dataset"] == dataset}
+        chosen_on = {(store.selection(f) or {}).get("dataset_checksum") for f in folders} - {None}
         versions = checksums | chosen_on  # records, and the selections that chose them
         if len(versions) > 1:
             raise ValueError(
