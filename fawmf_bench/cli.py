@@ -80,7 +80,7 @@ def _data_errors(action):
 @click.option("--no-progress", is_flag=True, help="No download progress bar.")
 def download(names: tuple[str, ...], source: Path | None, home: Path | None, force: bool, no_progress: bool) -> None:
     """Download, verify, binarize, filter and cache datasets (default: all that can be fetched)."""
-    from .data import data_home, dataset_names, dataset_spec
+    from .data import DataError, data_home, dataset_names, dataset_spec
     from .data import download as fetch_datasets
 
     def action() -> None:
@@ -88,14 +88,25 @@ def download(names: tuple[str, ...], source: Path | None, home: Path | None, for
             n for n in dataset_names()
             if not dataset_spec(n).is_synthetic and not (dataset_spec(n).upstream and dataset_spec(n).upstream.unavailable)
         ]
-        for name in chosen:
-            (data,) = fetch_datasets([name], source=source, home=home, force=force, progress=not no_progress)
+        for name in chosen:  # unknown names fail before any work
+            dataset_spec(name)
+        failed = []
+        for name in chosen:  # every dataset is tried; the failures are listed at the end
+            try:
+                (data,) = fetch_datasets([name], source=source, home=home, force=force, progress=not no_progress)
+            except DataError as exc:
+                failed.append((name, str(exc)))
+                click.echo(f"{name}: FAILED: {exc}", err=True)
+                continue
             s = data.stats()
             origin = data.extra.get("source", {})
             where = f"from {origin.get('location')}" if origin else "generated"
             click.echo(f"{data.name}: {s['users']:,} users, {s['items']:,} items, {s['positives']:,} positives "
                        f"({data.raw_stats.get('ratings', 0):,} raw rows) {where}")
         click.echo(f"data home: {data_home(home)}")
+        if failed:
+            lines = "".join(f"\n  {name}: {why}" for name, why in failed)
+            raise UsageProblem(f"{len(failed)} of {len(chosen)} dataset(s) failed:{lines}")
 
     _data_errors(action)
 

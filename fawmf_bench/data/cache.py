@@ -5,22 +5,40 @@ information as one array per column (``user__<col>``, ``item__<col>``) and a JSO
 record (checksum, statistics, provenance with the checksums of the inputs). It is written to
 a temporary file in the same folder and moved into place with ``os.replace``, so a reader
 sees either the old file or the new one, never half of one.
+
+Loading verifies what it reads: a file that is not a readable archive, or whose CSR structure
+no longer hashes to the checksum in its record, raises :class:`CorruptCache` (naming the file
+and the command that rebuilds it); ``download`` rebuilds such a file by itself.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .._io import atomic_write
 from .dataset import InteractionMatrix, binary_csr_from_parts
+from .errors import DataError
+from .preprocess import matrix_checksum
 
 FORMAT_VERSION = 1
+_UNREADABLE = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error)
+
+
+class CorruptCache(DataError):
+    """A cache file that cannot be read or fails its checksum."""
+
+    def __init__(self, path: Path, name: str, reason: str) -> None:
+        super().__init__(f"{path}: corrupt cached dataset ({reason}); rebuild it with "
+                         f"`fawmf-bench download {name}` (from the source it came from: add --from PATH "
+                         f"for a local copy)")
+        self.path, self.name = path, name
 
 
 def cache_path(home: Path, name: str) -> Path:
@@ -51,34 +69,25 @@ def save(data: InteractionMatrix, home: Path) -> Path:
         for column in [] if frame is None else frame.columns:
             arrays[f"{prefix}__{column}"] = _plain(frame[column].to_numpy())
     target = cache_path(home, data.name)
-    handle, temporary = tempfile.mkstemp(prefix=f".{data.name}.", suffix=".npz.part", dir=home)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez(stream, **arrays)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    atomic_write(target, lambda stream: np.savez(stream, **arrays))
     return target
 
 
 def read_meta(home: Path, name: str) -> dict[str, Any] | None:
-    """The JSON record of a cached dataset (None when absent or unreadable)."""
+    """The JSON record of a cached dataset (None when absent; CorruptCache when unreadable)."""
     path = cache_path(home, name)
     if not path.is_file():
         return None
     try:
         with np.load(path, allow_pickle=False) as archive:
             return json.loads(str(archive["meta"]))
-    except (OSError, ValueError, KeyError):
-        return None
+    except _UNREADABLE as exc:
+        raise CorruptCache(path, name, f"{type(exc).__name__}: {exc}") from None
 
 
 def load(home: Path, name: str) -> InteractionMatrix | None:
-    """The cached dataset, or None when there is no (readable, current) cache file."""
+    """The cached dataset, or None when there is no current cache file (absent, or of an older
+    format); raises :class:`CorruptCache` when the file is unreadable or fails its checksum."""
     path = cache_path(home, name)
     if not path.is_file():
         return None
@@ -96,8 +105,11 @@ def load(home: Path, name: str) -> InteractionMatrix | None:
                 if column and prefix in features:
                     features[prefix][column] = archive[key]
             user_ids, item_ids = archive["user_ids"], archive["item_ids"]
-    except (OSError, ValueError, KeyError):
-        return None
+    except _UNREADABLE as exc:
+        raise CorruptCache(path, name, f"{type(exc).__name__}: {exc}") from None
+    actual = matrix_checksum(indptr, indices)
+    if actual != meta.get("checksum") or len(user_ids) != shape[0] or len(item_ids) != shape[1]:
+        raise CorruptCache(path, name, f"its interactions hash to {actual}, its record says {meta.get('checksum')}")
     as_frame = lambda columns: pd.DataFrame(columns) if columns else None  # noqa: E731
     return InteractionMatrix(
         name=meta["name"], matrix=matrix, user_ids=user_ids, item_ids=item_ids,

@@ -8,7 +8,9 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from .._io import remove_stale_temps
 from . import cache, synthetic
+from .cache import CorruptCache
 from .dataset import InteractionMatrix
 from .errors import DataError, DatasetNotDownloaded
 from .parsers import parse
@@ -82,18 +84,26 @@ def download(names: list[str], source: Path | None = None, home: Path | None = N
     """Fetch or copy, verify, parse, binarize, filter and cache each dataset; returns them.
 
     ``source``: a local folder or file (else FAWMF_BENCH_MIRROR/<name>, else the upstream URL).
-    A dataset already cached is loaded unless ``force``. Synthetic entries are generated.
+    A dataset already cached is loaded unless ``force``; a cache file that is unreadable or
+    fails its checksum is rebuilt. Synthetic entries are generated.
     """
     root = data_home(home)
     specs = [dataset_spec(name) for name in names]  # unknown names fail before any work
+    remove_stale_temps(root)  # left by a writer killed mid-write
     results = []
     for spec in specs:
         if spec.is_synthetic:
             results.append(_generate(spec))
             continue
-        if not force and (cached := cache.load(root, spec.name)) is not None:
-            results.append(cached)
-            continue
+        if not force:
+            try:
+                cached = cache.load(root, spec.name)
+            except CorruptCache as exc:
+                warnings.warn(f"{exc.path} is corrupt; rebuilding it", stacklevel=2)
+                cached = None
+            if cached is not None:
+                results.append(cached)
+                continue
         artifact = _locate(spec, None if source is None else Path(source), root, force, progress)
         data = build_dataset(spec, artifact)
         cache.save(data, root)
@@ -106,7 +116,10 @@ def status(name: str, home: Path | None = None) -> dict[str, Any]:
     spec = dataset_spec(name)
     if spec.is_synthetic:
         return {"state": "generated", "stats": {}, "raw_stats": {}}
-    meta = cache.read_meta(data_home(home), spec.name)
+    try:
+        meta = cache.read_meta(data_home(home), spec.name)
+    except CorruptCache:
+        return {"state": f"corrupt cache: fawmf-bench download {spec.name}", "stats": {}, "raw_stats": {}}
     if meta is None:
         return {"state": "not downloaded", "stats": {}, "raw_stats": {}}
     source = meta.get("extra", {}).get("source", {})

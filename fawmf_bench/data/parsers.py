@@ -11,9 +11,11 @@ Zip archives (``member``) and gzip (by magic bytes) are opened transparently. Ev
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import re
+import warnings
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -145,7 +147,11 @@ def _delimited(path: Path, spec: FileSpec, sep: str, names: list[str], integer: 
             return open_binary(path, spec.member)
         return _transformed(path, spec.member, transform)
 
-    frame = _read_table(opener, label, sep=sep, header=None, names=names)
+    with warnings.catch_warnings(record=True) as caught:  # pandas only warns when the first row is long
+        warnings.simplefilter("always", pd.errors.ParserWarning)
+        frame = _read_table(opener, label, sep=sep, header=None, names=names)
+    if caught:
+        _check_field_counts(opener, label, sep, len(names), quoting=False)
     return _checked(frame, {name: name for name in names}, integer, opener, label, False)
 
 
@@ -156,7 +162,10 @@ def _transformed(path: Path, member: str | None, transform) -> Iterator[IO[bytes
 
 
 def parse_csv(path: Path, spec: FileSpec) -> RawInteractions:
-    """A delimited file with a header; columns from ``spec.columns`` or the usual names."""
+    """A delimited file with a header; columns from ``spec.columns`` or the usual names.
+
+    Every row must have as many fields as the header (a row with more is rejected by the
+    tokenizer; one with fewer shows as a missing last field, and is then located exactly)."""
     label = _label(path, spec.member)
     opener = lambda: open_binary(path, spec.member)  # noqa: E731
     sep = "\t" if spec.file.endswith((".tsv", ".tsv.gz")) else ","
@@ -169,8 +178,30 @@ def parse_csv(path: Path, spec: FileSpec) -> RawInteractions:
             raise ParseError(f"{label}: no {role} column {wanted or defaults[0]!r} in header {header}")
         if found is not None:
             roles[role] = found
-    frame = _read_table(opener, label, sep=sep, usecols=list(roles.values()))
+    with warnings.catch_warnings(record=True) as caught:  # pandas only warns when the first row is long
+        warnings.simplefilter("always", pd.errors.ParserWarning)
+        frame = _read_table(opener, label, sep=sep)  # every column: the tokenizer counts the fields
+    if caught or frame[header[-1]].isna().any():
+        _check_field_counts(opener, label, sep, len(header))
     return _checked(frame, roles, set(), opener, label, True)
+
+
+def _check_field_counts(opener: Callable[[], IO[bytes]], label: str, sep: str, n_fields: int,
+                        quoting: bool = True) -> None:
+    """Name the first row whose field count is not ``n_fields``. Only run when pandas cannot
+    tell: a long first row (a warning), or an empty last field (a short row looks the same).
+    ``quoting``: CSV rules (quoted separators); else a plain split (``\\s+``: on whitespace)."""
+    with opener() as stream:
+        if quoting:
+            reader = csv.reader(io.TextIOWrapper(stream, encoding="utf-8", newline=""), delimiter=sep)
+            rows = ((reader.line_num, row) for row in reader)
+        else:
+            split = (lambda line: line.split()) if sep == r"\s+" else (lambda line: line.split(sep.encode()))
+            rows = ((number, split(line.rstrip(b"\r\n"))) for number, line in enumerate(stream, start=1)
+                    if line.strip())
+        for number, row in rows:
+            if row and len(row) != n_fields:
+                raise ParseError(f"{label}, line {number}: malformed line, expected {n_fields} fields, saw {len(row)}")
 
 
 def parse_uir(path: Path, spec: FileSpec) -> RawInteractions:

@@ -1,11 +1,13 @@
 """The dataset registry: typed views of the entries of ``datasets.yaml`` and the data home.
 
-``datasets.yaml`` lives at the repository root. Other files add entries, never replace them:
-files that installed packages declare as entry points in the group ``fawmf_bench.datasets``
-(the entry point names a path to a datasets.yaml, or a function returning one), then the
-``os.pathsep``-separated files in ``FAWMF_BENCH_DATASETS`` (``fawmf-bench --datasets FILE``).
-A name or alias defined twice is an error. Names are looked up case-insensitively, aliases
-included.
+``datasets.yaml`` lives at the repository root (an editable install reads it there); a built
+wheel carries a copy made at build time inside the package (setup.py). Other files add entries,
+never replace them: files that installed packages declare as entry points in the group
+``fawmf_bench.datasets`` (the entry point names a path to a datasets.yaml, or a function
+returning one), then the ``os.pathsep``-separated files in ``FAWMF_BENCH_DATASETS``
+(``fawmf-bench --datasets FILE``). A name or alias defined twice is an error. Names are looked
+up case-insensitively, aliases included. Every file is checked against the typed schema below
+when it is loaded.
 """
 
 from __future__ import annotations
@@ -20,13 +22,16 @@ from typing import Any
 import platformdirs
 import yaml
 
+from .._schema import check_fields
 from .errors import DataError, UnknownDataset
 
 REGISTRY_ENV = "FAWMF_BENCH_DATASETS"
 ENTRY_POINT_GROUP = "fawmf_bench.datasets"
 HOME_ENV = "FAWMF_BENCH_HOME"
 MIRROR_ENV = "FAWMF_BENCH_MIRROR"
-DEFAULT_REGISTRY = Path(__file__).resolve().parents[2] / "datasets.yaml"
+SOURCE_REGISTRY = Path(__file__).resolve().parents[2] / "datasets.yaml"  # the repository's top-level file
+PACKAGED_REGISTRY = Path(__file__).resolve().parent / "datasets.yaml"  # its copy in an installed wheel
+DEFAULT_REGISTRY = SOURCE_REGISTRY if SOURCE_REGISTRY.is_file() else PACKAGED_REGISTRY
 
 #: parsers that sources.py knows (the ``format`` field)
 FORMATS = ("csv", "uir", "movielens-dat", "movielens-100k", "snap-finefoods", "json-lines", "monti-mat")
@@ -40,7 +45,7 @@ class FileSpec:
     format: str
     url: str | None = None
     hash: str | None = None  # "md5:<hex>" / "sha256:<hex>"; None: the publisher gives none
-    size: int | None = None
+    size: int | None = field(default=None, metadata={"min": 0})
     member: str | None = None  # path inside a zip archive
     columns: dict[str, str] = field(default_factory=dict)  # role (user/item/rating) -> column
     unavailable: str | None = None  # why the url cannot be fetched, and what to do instead
@@ -51,8 +56,8 @@ class Preprocess:
     """Binarize (every rating >= min_rating is a positive), then drop rare items, then users."""
 
     min_rating: float | None = None
-    min_item_interactions: int = 3
-    min_user_interactions: int = 0
+    min_item_interactions: int = field(default=3, metadata={"min": 0})
+    min_user_interactions: int = field(default=0, metadata={"min": 0})
 
 
 @dataclass(frozen=True)
@@ -77,45 +82,44 @@ class DatasetSpec:
         return self.generator is not None
 
 
-def _file_spec(name: str, raw: dict[str, Any]) -> FileSpec:
-    fmt = raw.get("format")
-    if fmt not in FORMATS:
-        raise DataError(f"datasets.yaml entry {name!r}: unknown format {fmt!r}; known: {', '.join(FORMATS)}")
-    if "file" not in raw:
-        raise DataError(f"datasets.yaml entry {name!r}: a file entry needs 'file'")
-    algo = str(raw.get("hash") or "").partition(":")[0]
-    if raw.get("hash") and algo not in ("md5", "sha256"):
-        raise DataError(f"datasets.yaml entry {name!r}: hash must be 'md5:<hex>' or 'sha256:<hex>'")
-    return FileSpec(
-        file=str(raw["file"]), format=fmt, url=raw.get("url"), hash=raw.get("hash"),
-        size=raw.get("size"), member=raw.get("member"), columns=dict(raw.get("columns") or {}),
-        unavailable=raw.get("unavailable"),
-    )
+def _file_spec(source: str, where: str, raw: Any) -> FileSpec:
+    fields = check_fields(raw, FileSpec, where, source, DataError)
+    if fields.get("format") not in FORMATS:
+        raise DataError(f"{source}: {where}.format: unknown format {fields.get('format')!r}; allowed: {', '.join(FORMATS)}")
+    if "file" not in fields:
+        raise DataError(f"{source}: {where}.file: missing; a file entry needs 'file'")
+    algo = str(fields.get("hash") or "").partition(":")[0]
+    if fields.get("hash") and algo not in ("md5", "sha256"):
+        raise DataError(f"{source}: {where}.hash: expected 'md5:<hex>' or 'sha256:<hex>', got {fields['hash']!r}")
+    return FileSpec(**fields)
 
 
-def _spec(name: str, raw: dict[str, Any]) -> DatasetSpec:
-    known = set(DatasetSpec.__dataclass_fields__) - {"name"}
-    if unknown := set(raw) - known:
-        raise DataError(f"datasets.yaml entry {name!r}: unknown keys {sorted(unknown)}")
-    upstream = _file_spec(name, raw["upstream"]) if raw.get("upstream") else None
-    copies = tuple(_file_spec(name, c) for c in raw.get("copies") or ())
-    if upstream is None and not copies and raw.get("generator") is None:
-        raise DataError(f"datasets.yaml entry {name!r} has neither upstream, copies nor generator")
-    return DatasetSpec(
-        name=name, title=raw.get("title", ""), aliases=tuple(raw.get("aliases") or ()),
-        publisher=raw.get("publisher", ""), homepage=raw.get("homepage", ""),
-        license=raw.get("license", ""), upstream=upstream, copies=copies,
-        side_info=raw.get("side_info"), preprocess=Preprocess(**(raw.get("preprocess") or {})),
-        paper=dict(raw.get("paper") or {}), generator=raw.get("generator"),
-    )
+def _spec(source: str, name: str, raw: Any) -> DatasetSpec:
+    where = f"datasets.{name}"
+    fields = check_fields(raw, DatasetSpec, where, source, DataError, exclude=("name",))
+    if fields.get("upstream") is not None:
+        fields["upstream"] = _file_spec(source, f"{where}.upstream", fields["upstream"])
+    fields["copies"] = tuple(_file_spec(source, f"{where}.copies[{i}]", c) for i, c in enumerate(fields.get("copies") or ()))
+    fields["preprocess"] = Preprocess(**check_fields(fields.get("preprocess"), Preprocess, f"{where}.preprocess",
+                                                     source, DataError))
+    if fields.get("upstream") is None and not fields["copies"] and fields.get("generator") is None:
+        raise DataError(f"{source}: {where}: has neither upstream, copies nor generator")
+    return DatasetSpec(name=name, **fields)
 
 
 @functools.lru_cache(maxsize=8)
 def _load(path: Path, mtime: float) -> dict[str, DatasetSpec]:
-    with open(path, encoding="utf-8") as handle:
-        document = yaml.safe_load(handle) or {}
+    try:
+        with open(path, encoding="utf-8") as handle:
+            document = yaml.safe_load(handle) or {}
+    except yaml.YAMLError as err:
+        raise DataError(f"{path}: not valid YAML: {err}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise DataError(f"{path}: cannot read the dataset registry ({err})") from None
+    if not isinstance(document, dict) or not isinstance(document.get("datasets") or {}, dict):
+        raise DataError(f"{path}: expected a mapping with a 'datasets:' mapping of name to entry")
     entries = document.get("datasets") or {}
-    return {str(name): _spec(str(name), raw or {}) for name, raw in entries.items()}
+    return {str(name): _spec(str(path), str(name), raw or {}) for name, raw in entries.items()}
 
 
 def _entry_point_files() -> list[Path]:
@@ -181,6 +185,12 @@ def dataset_spec(name: str) -> DatasetSpec:
 
 
 def data_home(home: Path | str | None = None) -> Path:
-    """Where processed datasets are cached: ``home``, FAWMF_BENCH_HOME or the user cache dir."""
+    """Where processed datasets are cached: ``home``, FAWMF_BENCH_HOME or the user cache dir.
+
+    Raises DataError when that path exists and is not a folder."""
     chosen = home or os.environ.get(HOME_ENV) or platformdirs.user_cache_dir("fawmf-bench")
-    return Path(chosen).expanduser()
+    path = Path(chosen).expanduser()
+    if path.exists() and not path.is_dir():
+        origin = "--home" if home else (HOME_ENV if os.environ.get(HOME_ENV) else "the user cache folder")
+        raise DataError(f"data home {path} (from {origin}) is not a folder; point {HOME_ENV} or --home at a folder")
+    return path

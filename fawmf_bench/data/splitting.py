@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
+from .._io import atomic_write
 from .dataset import binary_csr_from_sorted
 
 
@@ -213,8 +214,8 @@ def _load_cached(cache_dir: Path, key: dict, matrix: sp.csr_matrix) -> tuple[np.
             test_fold = stored["test_fold"]
             n_splits = int(stored["n_splits"])
             validation = np.unpackbits(stored["validation"], axis=1, count=matrix.nnz).astype(bool)
-    except (OSError, ValueError, KeyError):
-        return None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error):
+        return None  # unreadable (a truncated file): recomputed and rewritten
     if test_fold.shape != (matrix.nnz,) or validation.shape != (n_splits, matrix.nnz):
         return None
     return test_fold, validation
@@ -226,16 +227,8 @@ def _store_cached(
     """Write the assignment to a temporary file in ``cache_dir`` and rename it into place."""
     cache_dir.mkdir(parents=True, exist_ok=True)
     path = _cache_path(cache_dir, key)
-    fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=path.stem, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez_compressed(
-                handle, key=json.dumps(key, sort_keys=True), nnz=matrix.nnz,
-                n_splits=validation.shape[0], test_fold=test_fold,
-                validation=np.packbits(validation, axis=1),
-            )
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    atomic_write(path, lambda handle: np.savez_compressed(
+        handle, key=json.dumps(key, sort_keys=True), nnz=matrix.nnz,
+        n_splits=validation.shape[0], test_fold=test_fold,
+        validation=np.packbits(validation, axis=1),
+    ))

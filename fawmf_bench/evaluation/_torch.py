@@ -123,34 +123,3 @@ def _host_ranks(scores: torch.Tensor, block_users: np.ndarray, exclude: sp.csr_m
     _kernels.truth_ranks_block(host, block_users, exclude.indptr.astype(np.int64), exclude.indices,
                                truth.indptr.astype(np.int64), truth.indices, block_offsets, ranks, flags,
                                _kernels.DIRECT_MAX_TRUTH)
-
-
-def top_k_on_device(score_fn: DeviceScoreFn, exclude: sp.csr_matrix, k: int, users: np.ndarray, device: str,
-                    memory_budget_mb: float | None = None) -> np.ndarray:
-    """:func:`~.ranking.top_k_items` on ``device``: (len(users), k) item indices, rows with
-    fewer than ``k`` candidates padded with -1."""
-    n_items = exclude.shape[1]
-    where = torch_device(device)
-    out = np.full((len(users), k), -1, dtype=np.int64)
-    n_candidates = n_items - np.diff(exclude.indptr)[users]
-    width = min(k, n_items)
-    step = device_block_rows(n_items, device, memory_budget_mb)
-    for start in range(0, len(users), step):
-        block_users = users[start:start + step]
-        scores = _block_scores(score_fn, block_users, n_items)
-        excluded_rows, excluded_items = _pairs(exclude, block_users, where)
-        scores[excluded_rows, excluded_items] = -torch.inf
-        # stable sort: among equal scores (-inf included) lower indices first, so a candidate
-        # scoring -inf can still be listed after the finite ones; excluded ones are masked below
-        order = _sorted_order(scores)
-        keep = torch.ones_like(scores, dtype=torch.bool)
-        keep[excluded_rows, excluded_items] = False
-        kept = torch.gather(keep, 1, order)
-        # move the excluded items to the end while keeping the candidates' order
-        rank_key = torch.where(kept, torch.arange(n_items, device=where), n_items + torch.arange(n_items, device=where))
-        compact = torch.gather(order, 1, torch.argsort(rank_key, dim=1, stable=True))[:, :width]
-        block = compact.cpu().numpy()
-        fill = np.minimum(n_candidates[start:start + len(block_users)], width)
-        block[np.arange(width)[None, :] >= fill[:, None]] = -1
-        out[start:start + len(block_users), :width] = block
-    return out

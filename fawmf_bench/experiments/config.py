@@ -15,9 +15,12 @@ File layout::
     experiments:
       convergence: {sgd_learning_rates: [0.1, 0.01, 0.001, 0.0003]}   # Figure 4 (ConvergenceConfig)
 
-Every parameter name is checked against the model's constructor; a mistake names the file,
-the key and what is allowed. A registered method without a section here (a plugin) uses the
-``default_params`` and ``tuning_grid`` its class declares.
+Every key is checked when the file is loaded, through the typed schema of
+:mod:`fawmf_bench._schema`: the monitor and experiment sections against their dataclasses
+below, every hyperparameter (fixed value or grid value) against the type hints of the model's
+constructor (and FAWMF's ``scoring`` against the model's scorings). A mistake names the file,
+the key, the expected type and what is allowed. A registered method without a section here (a plugin)
+uses the ``default_params`` and ``tuning_grid`` its class declares.
 """
 
 from __future__ import annotations
@@ -30,9 +33,13 @@ from typing import Any
 
 import yaml
 
+from .._schema import check_fields, check_value, parameter_hints
+from ..evaluation.metrics import metric_names
 from ..models import MODELS, PluginError, add_plugin_modules, model_class
 
 DEFAULT_CONFIG = "hyperparameters.yaml"
+#: the cutoffs every unit evaluates (``Unit.cutoffs``): the monitor metric must be among them
+MONITOR_CUTOFFS = (5, 10, 20)
 
 
 class ConfigError(ValueError):
@@ -41,9 +48,12 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class MonitorConfig:
-    metric: str = "pre@5"
-    every: int = 5
-    patience: int = 4
+    """Early stopping on validation: evaluate ``metric`` every ``every`` epochs, stop after
+    ``patience`` evaluations without a gain."""
+
+    metric: str = field(default="pre@5", metadata={"choices": tuple(metric_names(MONITOR_CUTOFFS))})
+    every: int = field(default=5, metadata={"min": 1})
+    patience: int = field(default=4, metadata={"min": 1})
 
 
 @dataclass(frozen=True)
@@ -135,68 +145,84 @@ def load_config(path: str | Path | None = None) -> BenchConfig:
         add_plugin_modules(plugins, relative_to=None if path is None else Path(path).resolve().parent)
     except PluginError as exc:
         raise ConfigError(f"{source}: {exc}") from None
-    monitor_raw = raw.get("monitor") or {}
-    _check_monitor(source, "monitor", monitor_raw)
+    monitor = MonitorConfig(**check_monitor(source, "monitor", raw.get("monitor")))
     methods = raw.get("methods") or {}
+    if not isinstance(methods, dict):
+        raise ConfigError(f"{source}: methods: expected a mapping of method name to section, got {methods!r}")
     for method, section in methods.items():
-        _check_method_section(source, method, section or {})
-    return BenchConfig(source, MonitorConfig(**monitor_raw), methods,
-                       _convergence_config(source, raw.get("experiments") or {}))
+        check_method_section(source, method, section or {})
+    return BenchConfig(source, monitor, methods, _convergence_config(source, raw.get("experiments") or {}))
 
 
-def _convergence_config(source: str, experiments: dict[str, Any]) -> ConvergenceConfig:
+def _convergence_config(source: str, experiments: Any) -> ConvergenceConfig:
+    if not isinstance(experiments, dict):
+        raise ConfigError(f"{source}: experiments: expected a mapping, got {experiments!r}")
     bad = sorted(set(experiments) - {"convergence"})
     if bad:
         raise ConfigError(f"{source}: experiments: unknown key(s) {bad}; allowed: ['convergence']")
-    section = experiments.get("convergence") or {}
-    allowed = set(ConvergenceConfig.__dataclass_fields__)
-    bad = sorted(set(section) - allowed)
-    if bad:
-        raise ConfigError(f"{source}: experiments.convergence: unknown key(s) {bad}; allowed: {sorted(allowed)}")
-    if "sgd_learning_rates" not in section:
-        return ConvergenceConfig()
-    rates = section["sgd_learning_rates"]
-    if (not isinstance(rates, list) or not rates
-            or not all(isinstance(r, (int, float)) and not isinstance(r, bool) and r > 0 for r in rates)):
+    section = check_fields(experiments.get("convergence"), ConvergenceConfig, "experiments.convergence", source,
+                           ConfigError)
+    rates = section.get("sgd_learning_rates")
+    if rates is not None and (not rates or not all(r > 0 for r in rates)):
         raise ConfigError(f"{source}: experiments.convergence.sgd_learning_rates: expected a non-empty "
-                          f"list of positive numbers, got {rates!r}")
-    return ConvergenceConfig(tuple(float(r) for r in rates))
+                          f"list of positive numbers, got {list(rates)!r}")
+    return ConvergenceConfig(**section)
 
 
-def _check_monitor(source: str, where: str, monitor: dict[str, Any]) -> None:
-    allowed = set(MonitorConfig.__dataclass_fields__)
-    bad = sorted(set(monitor) - allowed)
-    if bad:
-        raise ConfigError(f"{source}: {where}: unknown key(s) {bad}; allowed: {sorted(allowed)}")
+def check_monitor(source: str, where: str, monitor: Any) -> dict[str, Any]:
+    """A monitor section checked against :class:`MonitorConfig` (types, bounds, metric names)."""
+    return check_fields(monitor, MonitorConfig, where, source, ConfigError)
 
 
-def _check_method_section(source: str, method: str, section: dict[str, Any]) -> None:
+def check_params(source: str, where: str, method: str, values: Any, grid: bool) -> None:
+    """Hyperparameters (``grid``: lists of values) checked against the model constructor's
+    names and type hints; values are checked, never converted (they are part of unit keys)."""
+    if not isinstance(values, dict):
+        raise ConfigError(f"{source}: {where}: expected a mapping, got {values!r}")
+    cls = model_class(method)
+    allowed = set(cls.param_names())
+    hints = parameter_hints(cls.__init__)
+    for key, value in values.items():
+        if key not in allowed:
+            raise ConfigError(f"{source}: {where}.{key}: unknown hyperparameter of {method}; "
+                              f"allowed: {', '.join(sorted(allowed))}")
+        if grid and (not isinstance(value, list) or not value):
+            raise ConfigError(f"{source}: {where}.{key}: expected a non-empty list of values, got {value!r}")
+        metadata = {"choices": (*cls.scorings, None)} if key == "scoring" else None
+        for index, item in enumerate(value if grid else [value]):
+            label = f"{where}.{key}[{index}]" if grid else f"{where}.{key}"
+            if key in hints:
+                check_value(item, hints[key], label, source, ConfigError, metadata)
+            try:  # the class's declared constraints (bounds, options), not only the type
+                cls().set_params(**{key: item})._validate_params()
+            except ValueError as exc:
+                raise ConfigError(f"{source}: {label}: {exc}") from None
+
+
+def check_method_section(source: str, method: str, section: Any) -> None:
+    """One ``methods.<method>`` section: its keys, monitor overrides and hyperparameters."""
     if method not in MODELS:
         raise ConfigError(f"{source}: methods.{method}: unknown method; known: {', '.join(MODELS)}")
+    if not isinstance(section, dict):
+        raise ConfigError(f"{source}: methods.{method}: expected a mapping, got {section!r}")
     allowed_keys = {"params", "grid", "datasets", "monitor"}
     bad = sorted(set(section) - allowed_keys)
     if bad:
         raise ConfigError(f"{source}: methods.{method}: unknown key(s) {bad}; allowed: {sorted(allowed_keys)}")
-    allowed = set(model_class(method).param_names())
+    datasets = section.get("datasets") or {}
+    if not isinstance(datasets, dict):
+        raise ConfigError(f"{source}: methods.{method}.datasets: expected a mapping of dataset name to overrides")
     blocks = [(f"methods.{method}", section)] + [
-        (f"methods.{method}.datasets.{name}", sub or {}) for name, sub in (section.get("datasets") or {}).items()
+        (f"methods.{method}.datasets.{name}", sub or {}) for name, sub in datasets.items()
     ]
     for where, block in blocks:
-        _check_monitor(source, f"{where}.monitor", block.get("monitor") or {})
-        for kind in ("params", "grid"):
-            values = block.get(kind) or {}
-            if not isinstance(values, dict):
-                raise ConfigError(f"{source}: {where}.{kind}: expected a mapping")
-            for key, value in values.items():
-                if key not in allowed:
-                    raise ConfigError(
-                        f"{source}: {where}.{kind}.{key}: unknown hyperparameter of {method}; "
-                        f"allowed: {', '.join(sorted(allowed))}"
-                    )
-                if kind == "grid" and (not isinstance(value, list) or not value):
-                    raise ConfigError(f"{source}: {where}.grid.{key}: expected a non-empty list of values")
-                for candidate in value if kind == "grid" else [value]:  # the class's constraints, now
-                    try:
-                        model_class(method)().set_params(**{key: candidate})._validate_params()
-                    except ValueError as exc:
-                        raise ConfigError(f"{source}: {where}.{kind}.{key}: {exc}") from None
+        if not isinstance(block, dict):
+            raise ConfigError(f"{source}: {where}: expected a mapping, got {block!r}")
+        if where != f"methods.{method}":
+            bad = sorted(set(block) - {"params", "grid", "monitor"})
+            if bad:
+                raise ConfigError(f"{source}: {where}: unknown key(s) {bad}; allowed: ['grid', 'monitor', 'params']")
+        check_monitor(source, f"{where}.monitor", block.get("monitor"))
+        check_params(source, f"{where}.params", method, block.get("params") or {}, grid=False)
+        check_params(source, f"{where}.grid", method, block.get("grid") or {}, grid=True)
+

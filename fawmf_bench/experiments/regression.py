@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -31,8 +31,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from .._schema import check_fields
+from ..evaluation.metrics import metric_names
 from ..models import BUILTIN_MODELS, model_class
-from .config import BenchConfig, ConfigError, MonitorConfig, _check_method_section
+from .config import BenchConfig, ConfigError, MonitorConfig, check_method_section
 from .store import provenance
 from .units import Unit, execute_unit, make_unit, model_seed
 
@@ -44,6 +46,32 @@ META_FILE = "meta.json"
 VARIATION_FILE = "variation.csv"
 FAILING = ("drop", "missing")
 KEYS = ["dataset", "method", "metric"]
+
+
+@dataclass(frozen=True)
+class SuiteSection:
+    """Schema of the file's ``suite:`` section (checked by :func:`fawmf_bench._schema.check_fields`)."""
+
+    datasets: dict[str, Any]
+    metrics: tuple[str, ...]
+    seed: int = 0
+    cutoffs: tuple[int, ...] = (5,)
+    tolerance_floor: dict[str, Any] = field(default_factory=dict)  # checked as FloorSection
+
+
+@dataclass(frozen=True)
+class DatasetSection:
+    """Schema of one ``suite.datasets.<name>`` entry."""
+
+    folds: int = field(default=5, metadata={"min": 2})
+
+
+@dataclass(frozen=True)
+class FloorSection:
+    """Schema of ``suite.tolerance_floor``."""
+
+    absolute: float = field(default=0.002, metadata={"min": 0.0})
+    relative: float = field(default=0.01, metadata={"min": 0.0})
 
 
 @dataclass(frozen=True)
@@ -80,33 +108,44 @@ def load_suite_config(path: str | Path | None = None) -> SuiteConfig:
         raise ConfigError(f"{source}: not valid YAML: {err}") from None
     if not isinstance(raw, dict) or set(raw) - {"suite", "methods"}:
         raise ConfigError(f"{source}: expected exactly the top-level keys 'suite' and 'methods'")
-    suite = raw.get("suite") or {}
+    suite = check_fields(raw.get("suite"), SuiteSection, "suite", source, ConfigError)
     methods = raw.get("methods") or {}
+    if not isinstance(methods, dict):
+        raise ConfigError(f"{source}: methods: expected a mapping of method name to section, got {methods!r}")
     for method, section in methods.items():
         section = section or {}
-        _check_method_section(source, method, section)
+        check_method_section(source, method, section)
         blocks = [section] + list((section.get("datasets") or {}).values())
         if any((block or {}).get("grid") for block in blocks):
             raise ConfigError(f"{source}: methods.{method}: the regression suite does not tune; remove 'grid'")
     missing = sorted(set(BUILTIN_MODELS) - set(methods))  # plugins may join, need not
     if missing:
         raise ConfigError(f"{source}: methods: every built-in method must be in the suite; missing {missing}")
-    try:
-        datasets = {str(name): int((spec or {}).get("folds", 5)) for name, spec in suite["datasets"].items()}
-        floor = suite.get("tolerance_floor") or {}
-        config = SuiteConfig(
-            source=source,
-            text_sha1=hashlib.sha1(text.encode()).hexdigest(),
-            datasets=datasets,
-            seed=int(suite.get("seed", 0)),
-            metrics=tuple(suite["metrics"]),
-            cutoffs=tuple(int(k) for k in suite.get("cutoffs", (5,))),
-            floor_absolute=float(floor.get("absolute", 0.002)),
-            floor_relative=float(floor.get("relative", 0.01)),
-            methods=BenchConfig(source, MonitorConfig(), methods),
-        )
-    except (KeyError, TypeError, ValueError, AttributeError) as err:
-        raise ConfigError(f"{source}: suite: needs datasets {{name: {{folds: N}}}} and metrics [..] ({err!r})") from None
+    for name in ("datasets", "metrics"):
+        if name not in suite:
+            raise ConfigError(f"{source}: suite.{name}: missing; the suite needs datasets {{name: {{folds: N}}}} "
+                              "and metrics [..]")
+    cutoffs = suite.get("cutoffs", (5,))
+    if any(k < 1 for k in cutoffs):
+        raise ConfigError(f"{source}: suite.cutoffs: expected positive integers, got {list(cutoffs)}")
+    allowed_metrics = metric_names(cutoffs)
+    for metric in suite["metrics"]:
+        if metric not in allowed_metrics:
+            raise ConfigError(f"{source}: suite.metrics: unknown metric {metric!r}; allowed: {', '.join(allowed_metrics)}")
+    datasets = {str(name): check_fields(spec, DatasetSection, f"suite.datasets.{name}", source, ConfigError)
+                .get("folds", 5) for name, spec in suite["datasets"].items()}
+    floor = check_fields(suite.get("tolerance_floor"), FloorSection, "suite.tolerance_floor", source, ConfigError)
+    config = SuiteConfig(
+        source=source,
+        text_sha1=hashlib.sha1(text.encode()).hexdigest(),
+        datasets=datasets,
+        seed=suite.get("seed", 0),
+        metrics=tuple(suite["metrics"]),
+        cutoffs=tuple(cutoffs),
+        floor_absolute=floor.get("absolute", 0.002),
+        floor_relative=floor.get("relative", 0.01),
+        methods=BenchConfig(source, MonitorConfig(), methods),
+    )
     if not datasets or not config.metrics:
         raise ConfigError(f"{source}: suite: datasets and metrics must not be empty")
     return config

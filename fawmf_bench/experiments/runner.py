@@ -26,11 +26,14 @@ from typing import Any, Iterable
 
 from tqdm.auto import tqdm
 
+from .._io import atomic_write, json_default, remove_stale_temps
 from .._threading import prefer_workqueue_layer
+from ..data import data_home as resolve_data_home
+from ..data import load_dataset
 from ..data.splitting import PROTOCOLS
 from ..models import model_class
 from .config import BenchConfig, load_config
-from .store import ResultStore, _atomic_write
+from .store import ResultStore
 from .units import Unit, execute_unit, make_unit
 
 
@@ -63,15 +66,20 @@ def run_benchmark(settings: RunSettings, store: ResultStore) -> list[dict[str, A
     prefer_workqueue_layer()
     n_folds = 1 if settings.protocol == "paper" else settings.n_folds
     common = dict(protocol=settings.protocol, n_folds=n_folds, seed=settings.seed)
+    for folder in (store.root, resolve_data_home(settings.data_home) / "splits"):
+        remove_stale_temps(folder)  # left by writers killed mid-write
     tune_units: dict[tuple[str, str], list[Unit]] = {}
     monitors = {}
+    checksums = {}
     for dataset in settings.datasets:
+        # units carry the data's checksum: a record computed on other data is recomputed
+        checksums[dataset] = load_dataset(dataset, home=settings.data_home).checksum
         for method in settings.methods:
             method_config = settings.config.method(method, dataset)
             monitors[dataset, method] = method_config.monitor
             tune_units[dataset, method] = [
                 make_unit(dataset, method, _on_device(method, p, settings.device), 0, "tune",
-                          monitor=method_config.monitor, **common)
+                          monitor=method_config.monitor, dataset_checksum=checksums[dataset], **common)
                 for p in method_config.grid_points(settings.tune)
             ]
 
@@ -84,7 +92,8 @@ def run_benchmark(settings: RunSettings, store: ResultStore) -> list[dict[str, A
             monitor = monitors[dataset, method]
             chosen = select_best(store, units, monitor.metric)
             folds = settings.folds if settings.folds is not None else range(n_folds)
-            finals += [make_unit(dataset, method, chosen, fold, "final", monitor=monitor, **common) for fold in folds]
+            finals += [make_unit(dataset, method, chosen, fold, "final", monitor=monitor,
+                                 dataset_checksum=checksums[dataset], **common) for fold in folds]
         executor.run(finals, "folds")
         failures = executor.failures
     if failures:
@@ -104,7 +113,8 @@ def _on_device(method: str, params: dict[str, Any], device: str) -> dict[str, An
 def select_best(store: ResultStore, units: list[Unit], metric: str) -> dict[str, Any]:
     """Best grid point on validation, with its epochs and scoring fixed for the final fits.
 
-    Writes ``selection.json`` beside the method's records (the whole grid's scores).
+    Writes ``selection.json`` beside the method's records (the whole grid's scores and the
+    checksum of the data it was made on, so it is never applied to other data).
     """
     records = [store.load(u) for u in units]
     best = max(range(len(units)), key=lambda i: (records[i]["metrics"][metric], -i))
@@ -118,6 +128,7 @@ def select_best(store: ResultStore, units: list[Unit], metric: str) -> dict[str,
     selection = {
         "metric": metric,
         "chosen": chosen,
+        "dataset_checksum": units[best].dataset_checksum,
         "grid": [
             {"params": u.param_dict, "validation": r["metrics"], "best_epoch": r["best_epoch"], "scoring": r["scoring"],
              "fit_seconds": r["fit_seconds"]}
@@ -125,8 +136,8 @@ def select_best(store: ResultStore, units: list[Unit], metric: str) -> dict[str,
         ],
     }
     path = store._stem(units[best]).parent / "selection.json"
-    text = json.dumps(selection, indent=1, sort_keys=True, default=str)
-    _atomic_write(path, lambda f: f.write(text.encode()))
+    text = json.dumps(selection, indent=1, sort_keys=True, default=json_default)
+    atomic_write(path, text.encode())
     return chosen
 
 
@@ -183,10 +194,13 @@ class _Executor:
 
 
 def run_and_store(unit: Unit, store_root: str, data_home: Path | None, force: bool) -> str:
-    """Compute one unit under its lock unless it is stored already; returns its key."""
+    """Compute one unit under its lock unless it is stored already; returns its key.
+
+    A record that cannot be read or was computed on other data is moved to the store's
+    quarantine folder and recomputed."""
     store = ResultStore(store_root)
     with store.lock(unit):
-        if force or not store.has(unit):
+        if force or not store.has(unit, repair=True):
             store.save(unit, execute_unit(unit, data_home))
     return unit.key
 

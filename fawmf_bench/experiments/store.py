@@ -4,11 +4,18 @@ Layout under the store root::
 
     <root>/<dataset>/<protocol>/<method>/<stage>-fold<k>-<unit key>.json   # record (written last)
     <root>/<dataset>/<protocol>/<method>/<stage>-fold<k>-<unit key>.npz    # per-user arrays
+    <root>/_quarantine/...                                                 # records moved aside
 
 Every file is written to a temporary name in the same folder, flushed, fsynced and renamed
 (atomic on POSIX), and the JSON record is renamed last: a record that exists is complete, so
 Ctrl-C or kill -9 loses at most the units in flight. Two runs on the same store take a per-unit
 file lock (fcntl) around the computation, so one computes and the other finds the record.
+
+A record counts as stored only when it is *current and readable*: its JSON parses, its arrays
+pass their check (the sha256 kept in the record; for older records the zip CRCs) and it was
+computed on the data the unit names (``Unit.dataset_checksum``, the processed dataset's
+sha256). Anything else is recomputed by the next run, which first moves the old files into
+``_quarantine`` (never deletes them).
 """
 
 from __future__ import annotations
@@ -16,11 +23,14 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import functools
+import hashlib
+import io
 import json
 import os
 import platform
 import subprocess
-import tempfile
+import zipfile
+import zlib
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -28,31 +38,90 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from .._io import atomic_write, json_default
 from .units import Unit
 
 _PACKAGES = ("fawmf-bench", "numpy", "scipy", "numba", "implicit", "cornac", "pandas")
+QUARANTINE = "_quarantine"
+_UNREADABLE = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, KeyError)
+
+
+class CorruptRecord(ValueError):
+    """A stored file that cannot be read; the message names it and says how to recover."""
+
+    def __init__(self, path: Path, reason: str, store_root: Path) -> None:
+        super().__init__(
+            f"{path}: unreadable result file ({reason}); rerun the `fawmf-bench run` that wrote it: "
+            f"it moves the file to {Path(store_root) / QUARANTINE} and recomputes the unit"
+        )
+        self.path, self.reason = path, reason
 
 
 class ResultStore:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
+        self._verified: dict[Path, tuple[Any, ...]] = {}  # record -> file stamps that passed check()
 
     # ----------------------------------------------------------------- paths
     def _stem(self, unit: Unit) -> Path:
         folder = self.root / unit.dataset / unit.protocol / unit.method
         return folder / f"{unit.stage}-fold{unit.fold}-{unit.key}"
 
-    def has(self, unit: Unit) -> bool:
-        return self._stem(unit).with_suffix(".json").exists()
+    # ----------------------------------------------------------------- integrity
+    def check(self, unit: Unit) -> str | None:
+        """None when the unit has a current, readable record; else why not ("missing", ...)."""
+        stem = self._stem(unit)
+        json_path, npz_path = stem.with_suffix(".json"), stem.with_suffix(".npz")
+        try:
+            stamps = tuple((s.st_mtime_ns, s.st_size, s.st_ino) for s in (json_path.stat(), npz_path.stat()))
+        except FileNotFoundError:
+            return "missing" if not json_path.exists() else f"its arrays {npz_path.name} are missing"
+        if self._verified.get(json_path) == stamps + (unit.dataset_checksum,):
+            return None
+        try:
+            record = json.loads(json_path.read_text())
+        except _UNREADABLE as exc:
+            return f"unreadable record ({type(exc).__name__}: {exc})"
+        stored = record.get("dataset_checksum")
+        if unit.dataset_checksum is not None and stored != unit.dataset_checksum:
+            return f"stale: computed on dataset checksum {stored}, the data now has {unit.dataset_checksum}"
+        problem = _check_arrays(npz_path, record.get("arrays_sha256"))
+        if problem:
+            return problem
+        self._verified[json_path] = stamps + (unit.dataset_checksum,)
+        return None
+
+    def has(self, unit: Unit, repair: bool = False) -> bool:
+        """Whether the unit has a current, readable record. With ``repair``, a present but
+        unreadable or stale record is moved to the quarantine folder (call it under the lock)."""
+        problem = self.check(unit)
+        if problem is not None and repair and problem != "missing":
+            self.quarantine(unit, problem)
+        return problem is None
+
+    def quarantine(self, unit: Unit, reason: str) -> list[Path]:
+        """Move the unit's files into ``<root>/_quarantine/<UTC time>/`` with a note of ``reason``."""
+        stem = self._stem(unit)
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        target = self.root / QUARANTINE / stamp / stem.parent.relative_to(self.root)
+        moved = []
+        for suffix in (".json", ".npz"):
+            path = stem.with_suffix(suffix)
+            if path.exists():
+                target.mkdir(parents=True, exist_ok=True)
+                os.replace(path, target / path.name)
+                moved.append(target / path.name)
+        if moved:
+            (target / f"{stem.name}.reason.txt").write_text(reason + "\n")
+        self._verified.pop(stem.with_suffix(".json"), None)
+        return moved
 
     # ----------------------------------------------------------------- read / write
     def load(self, unit: Unit, arrays: bool = False) -> dict[str, Any]:
         stem = self._stem(unit)
-        record = json.loads(stem.with_suffix(".json").read_text())
-        record["_path"] = str(stem.with_suffix(".json"))
+        record = self._read(stem.with_suffix(".json"))
         if arrays:
-            with np.load(stem.with_suffix(".npz")) as npz:
-                record["_arrays"] = {k: npz[k] for k in npz.files}
+            record["_arrays"] = self.load_arrays(record)
         return record
 
     def save(self, unit: Unit, record: dict[str, Any]) -> None:
@@ -61,24 +130,29 @@ class ResultStore:
         record = dict(record)
         arrays = record.pop("_arrays", {})
         record["provenance"] = provenance()
-        _atomic_write(stem.with_suffix(".npz"), lambda f: np.savez_compressed(f, **arrays))
-        text = json.dumps(record, indent=1, sort_keys=True, default=_json_default)
-        _atomic_write(stem.with_suffix(".json"), lambda f: f.write(text.encode()))
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **arrays)
+        payload = buffer.getvalue()
+        record["arrays_sha256"] = hashlib.sha256(payload).hexdigest()
+        atomic_write(stem.with_suffix(".npz"), payload)
+        text = json.dumps(record, indent=1, sort_keys=True, default=json_default)
+        atomic_write(stem.with_suffix(".json"), text.encode())
 
     def records(self, dataset: str | None = None, protocol: str | None = None) -> Iterator[dict[str, Any]]:
-        """Every stored record (optionally of one dataset / protocol), in path order."""
+        """Every stored record (optionally of one dataset / protocol), in path order.
+
+        Raises :class:`CorruptRecord` (naming the file) for a record that cannot be read."""
         pattern = f"{dataset or '*'}/{protocol or '*'}/*/*-fold*-*.json"  # not selection.json
         for path in sorted(self.root.glob(pattern)):
-            record = json.loads(path.read_text())
-            record["_path"] = str(path)
-            yield record
+            yield self._read(path)
 
     def final_records(self, dataset: str | None = None, protocol: str | None = None) -> list[dict[str, Any]]:
         """The final (test-fold) records of each method's current selection.
 
         Where a method's folder holds a ``selection.json``, finals fitted with other settings
         (those of an earlier selection, before a grid was widened) are left out: they stay in
-        the store, so a narrower grid can bring them back without refitting.
+        the store, so a narrower grid can bring them back without refitting. Records made on
+        other data are returned too: the report refuses to mix them (never drops them silently).
         """
         chosen: dict[Path, dict[str, Any] | None] = {}
         finals = []
@@ -87,15 +161,43 @@ class ResultStore:
                 continue
             folder = Path(record["_path"]).parent
             if folder not in chosen:
-                selection = folder / "selection.json"
-                chosen[folder] = json.loads(selection.read_text())["chosen"] if selection.exists() else None
-            if chosen[folder] is None or record["unit"]["params"] == chosen[folder]:
+                chosen[folder] = self.selection(folder)
+            selection = chosen[folder]
+            if selection is None or record["unit"]["params"] == selection["chosen"]:
                 finals.append(record)
         return finals
 
+    def verify_arrays(self, record: dict[str, Any]) -> None:
+        """Raise :class:`CorruptRecord` when the record's arrays file fails its check."""
+        path = Path(record["_path"]).with_suffix(".npz")
+        problem = _check_arrays(path, record.get("arrays_sha256"))
+        if problem:
+            raise CorruptRecord(path, problem, self.root)
+
+    def selection(self, folder: Path) -> dict[str, Any] | None:
+        """A method folder's ``selection.json`` (None when absent); its ``dataset_checksum``
+        names the data the choice was made on (absent in older selections)."""
+        path = Path(folder) / "selection.json"
+        return self._read(path) if path.exists() else None
+
     def load_arrays(self, record: dict[str, Any]) -> dict[str, np.ndarray]:
-        with np.load(Path(record["_path"]).with_suffix(".npz")) as npz:
-            return {k: npz[k] for k in npz.files}
+        self.verify_arrays(record)
+        path = Path(record["_path"]).with_suffix(".npz")
+        try:
+            with np.load(path) as npz:
+                return {k: npz[k] for k in npz.files}
+        except _UNREADABLE as exc:
+            raise CorruptRecord(path, f"{type(exc).__name__}: {exc}", self.root) from None
+
+    def _read(self, path: Path) -> dict[str, Any]:
+        try:
+            record = json.loads(path.read_text())
+        except _UNREADABLE as exc:
+            raise CorruptRecord(path, f"{type(exc).__name__}: {exc}", self.root) from None
+        if not isinstance(record, dict):
+            raise CorruptRecord(path, "not a JSON object", self.root)
+        record["_path"] = str(path)
+        return record
 
     @contextlib.contextmanager
     def lock(self, unit: Unit) -> Iterator[None]:
@@ -110,37 +212,20 @@ class ResultStore:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+def _check_arrays(path: Path, sha256: str | None) -> str | None:
+    """Why the arrays file cannot be trusted, or None: its sha256 when the record keeps one,
+    else (records written before the sha256 was kept) the CRC of every zip member."""
     try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
-
-
-def to_json(payload: Any, **options: Any) -> str:
-    """JSON text as the store writes it (numpy scalars and arrays become plain values)."""
-    return json.dumps(payload, default=_json_default, **options)
-
-
-def write_text_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` (its folder created) so readers never see a partial file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(path, lambda handle: handle.write(text.encode()))
+        if sha256 is not None:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            return None if digest == sha256 else f"its arrays {path.name} differ from their recorded sha256"
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+        return None if bad is None else f"its arrays {path.name} fail the CRC of {bad}"
+    except FileNotFoundError:
+        return f"its arrays {path.name} are missing"
+    except _UNREADABLE as exc:
+        return f"its arrays {path.name} are unreadable ({type(exc).__name__}: {exc})"
 
 
 def provenance() -> dict[str, Any]:

@@ -26,6 +26,7 @@ from typing import Any
 import numba
 import numpy as np
 
+from .._io import jsonable
 from ..data import data_home as resolve_data_home
 from ..data import load_dataset
 from ..data.splitting import Split, make_splits
@@ -49,13 +50,19 @@ class Unit:
     seed: int = 0
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
     cutoffs: tuple[int, ...] = (5, 10, 20)
+    #: sha256 of the processed data the unit must run on (None: not checked). Not part of the
+    #: key: the store compares it with the record's ``dataset_checksum`` and recomputes a
+    #: record made on other data, so stored keys stay valid when this field was added.
+    dataset_checksum: str | None = field(default=None, compare=False)
 
     @property
     def param_dict(self) -> dict[str, Any]:
         return dict(self.params)
 
     def describe(self) -> dict[str, Any]:
+        """Everything that defines the unit's computation (what its key hashes)."""
         data = asdict(self)
+        data.pop("dataset_checksum")
         data["params"] = self.param_dict
         return data
 
@@ -96,9 +103,16 @@ def load_split(unit: Unit, data_home: Path | None = None):
     return data, splits[unit.fold]
 
 
+class DataChanged(RuntimeError):
+    """The data a unit was planned on is not the data in the data home any more."""
+
+
 def execute_unit(unit: Unit, data_home: Path | None = None) -> dict[str, Any]:
     """Run one unit; returns a record (JSON-safe dict) plus per-user arrays under "_arrays"."""
     data, split = load_split(unit, data_home)
+    if unit.dataset_checksum is not None and data.checksum != unit.dataset_checksum:
+        raise DataChanged(f"{unit.dataset}: the data changed during the run (checksum {data.checksum}, "
+                          f"planned on {unit.dataset_checksum}); run again")
     params = unit.param_dict
     if "random_state" in model_class(unit.method).param_names():
         params.setdefault("random_state", model_seed(unit.seed, unit.fold, unit.method))
@@ -125,7 +139,7 @@ def execute_unit(unit: Unit, data_home: Path | None = None) -> dict[str, Any]:
         "best_epoch": int(getattr(model, "best_epoch_", 0)),
         "scoring": getattr(model, "scoring_", None) or model.scorings[0],
         "trace": getattr(model, "trace_", []),
-        "params": {k: _jsonable(v) for k, v in model.get_params().items()},
+        "params": jsonable(model.get_params()),
         "dataset_checksum": data.checksum,
         "split_seed": split.seed,
         "_arrays": {"users": result.users, **result.per_user},
@@ -154,11 +168,3 @@ def _validation_monitor(split: Split, monitor: MonitorConfig, cutoffs: tuple[int
         return evaluate(score_fn, split.fit_train, split.validation, cutoffs=cutoffs).means
 
     return FitMonitor(on_validation, metric=monitor.metric, every=monitor.every, patience=monitor.patience)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value

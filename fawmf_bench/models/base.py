@@ -349,17 +349,22 @@ def check_train(train: sp.spmatrix, who: str) -> sp.csr_matrix:
     return train
 
 
+class Diverged(FloatingPointError):
+    """The training loss became NaN or infinite: the fit stops (its result would be garbage)."""
+
+
 def run_epochs(
     model: Recommender,
-    step: Callable[[int], float],
+    step: Callable[[int], float | None],
     max_epochs: int,
     monitor: FitMonitor | None,
     scoring: str | None = None,
 ) -> None:
     """Shared epoch loop: train, evaluate on validation, keep the best, stop early.
 
-    ``step(epoch)`` runs one epoch (epochs count from 1) and returns the training loss (or
-    NaN when the method does not compute it). Sets on ``model``:
+    ``step(epoch)`` runs one epoch (epochs count from 1) and returns the training loss, or None
+    when the method does not compute one. A NaN or infinite loss raises :class:`Diverged`.
+    Sets on ``model``:
 
     - ``trace_``: list of rows {epoch, seconds (cumulative training time, evaluation
       excluded), loss, and for evaluated epochs "<scoring>/<metric>" values};
@@ -376,11 +381,13 @@ def run_epochs(
     epoch = 0
     for epoch in range(1, max_epochs + 1):
         start = time.perf_counter()
-        loss = float(step(epoch))
+        value = step(epoch)
         train_seconds += time.perf_counter() - start
+        loss = None if value is None else float(value)
+        if loss is not None and not np.isfinite(loss):
+            raise Diverged(f"{type(model).__name__}: the training loss is {loss} at epoch {epoch} (diverged); "
+                           f"lower the learning rate or raise the regularization")
         row: dict[str, Any] = {"epoch": epoch, "seconds": train_seconds, "loss": loss}
-        if not np.isfinite(loss) and not np.isnan(loss):
-            raise FloatingPointError(f"{type(model).__name__}: loss diverged at epoch {epoch}")
         if monitor is not None and (epoch % monitor.every == 0 or epoch == max_epochs):
             improved = False
             for variant in candidates:

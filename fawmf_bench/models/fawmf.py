@@ -36,7 +36,7 @@ from ._kernels.fawmf_sgd import fawmf_batch_gradient, fawmf_pair_labels, fawmf_s
 from ._kernels.fbgd import fawmf_adam_step
 from .base import (NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT, Characteristics, FitMonitor, Options, Recommender,
                    check_train, run_epochs)
-from .devices import DEVICE_NAME, TorchBacked, resolve_device
+from .devices import DEVICE_NAME, TorchBacked, check_device_name, resolve_device
 from .fawmf_gradient import (
     PARAMETER_NAMES,
     FBGDWorkspace,

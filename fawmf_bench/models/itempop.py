@@ -33,11 +33,11 @@ class ItemPop(Recommender):
         train = check_train(train, "ItemPop")
         n_items = train.shape[1]
 
-        def step(epoch: int) -> float:
+        def step(epoch: int) -> None:
             counts = np.bincount(train.indices, minlength=n_items).astype(np.float64)
             self.item_counts_ = counts
             self.item_scores_ = counts + np.arange(n_items - 1, -1, -1, dtype=np.float64) / n_items
-            return float("nan")
+            return None  # no training loss
 
         run_epochs(self, step, 1, monitor, self.scoring)
         return self

@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 
 from ..data import DataError, dataset_spec, load_dataset, status
 from ..experiments.figure_experiments import load_communities, load_convergence, load_k_sweep
-from ..experiments.store import ResultStore
+from ..experiments.store import QUARANTINE, ResultStore
 from .figure_plots import communities_frame, draw_communities, draw_convergence, draw_k_sweep
 from .figures import plot_running_time, save_figure
 from .html import FigureItem, Section, TableItem, figures_section, render_html, tables_section
@@ -161,18 +161,32 @@ def dataset_stats(
 def build_tables(store: ResultStore, home: Path | None = None, target: str = "fawmf") -> tuple[list[Table], list[dict]]:
     """Every table the store supports, and the records they came from."""
     finals = store.final_records()
+    for record in finals:  # every table row must come from files that pass their check
+        store.verify_arrays(record)
     datasets = sorted({r["unit"]["dataset"] for r in finals})
     stats = {}
+    notes = []
     for dataset in datasets:
-        checksums = {r["dataset_checksum"] for r in finals if r["unit"]["dataset"] == dataset}
+        checksums = {r.get("dataset_checksum") for r in finals if r["unit"]["dataset"] == dataset}
+        folders = {Path(r["_path"]).parent for r in finals if r["unit"]["dataset"] == dataset}
+        chosen_on = {(store.selection(f) or {}).get("dataset_checksum") for f in folders} - {None}
+        versions = checksums | chosen_on  # records, and the selections that chose them
+        if len(versions) > 1:
+            raise ValueError(
+                f"the store {store.root} holds results of {len(versions)} versions of dataset {dataset} "
+                f"(checksums {', '.join(sorted(map(str, versions)))}); they cannot be mixed in one table: rerun "
+                f"`fawmf-bench run --dataset {dataset}` on the current data (it moves the other version's "
+                f"records to {store.root / QUARANTINE})")
         found = dataset_stats(store.root, dataset, checksums, home)
         if found is not None:
             stats[dataset] = found
+        else:
+            notes.append(f"{dataset} is not listed: the results were computed on data with checksum "
+                         f"{next(iter(checksums))}, and neither the data cache nor the store's snapshot holds "
+                         f"that data's statistics (rerun `fawmf-bench run --dataset {dataset}` on the current data).")
     first = table1(stats)
-    missing = [d for d in datasets if d not in stats]
-    if missing:
-        note = f"Not listed (data neither cached nor snapshotted in the store): {', '.join(missing)}."
-        first = Table(first.name, first.caption, first.data, first.display, first.notes + (note,))
+    if notes:
+        first = Table(first.name, first.caption, first.data, first.display, first.notes + tuple(notes))
     tables = [first, table2(finals, stats)]
     for dataset, protocol in sorted({(r["unit"]["dataset"], r["unit"]["protocol"]) for r in finals}):
         tables.append(table3(finals, dataset, protocol, store.load_arrays, target=target))

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from ..._io import atomic_write, json_default, jsonable
 from ...data import InteractionMatrix, load_dataset
 from ...data import data_home as resolve_data_home
 from ...data.splitting import Split, make_splits
-from ..store import provenance, to_json, write_text_atomically
+from ..store import QUARANTINE, provenance
 
 
 def experiment_dir(store_root: str | Path, dataset: str, experiment: str) -> Path:
@@ -22,25 +23,44 @@ def experiment_dir(store_root: str | Path, dataset: str, experiment: str) -> Pat
 
 def settings_key(settings: dict[str, Any]) -> str:
     """Stable identity of a piece: a hash of everything that defines its computation."""
-    blob = to_json(settings, sort_keys=True)
+    blob = json.dumps(settings, sort_keys=True, default=json_default)
     return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:
     """Write ``payload`` (plus provenance) atomically as indented JSON."""
-    write_text_atomically(path, to_json({**payload, "provenance": provenance()}, indent=1, sort_keys=True))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps({**payload, "provenance": provenance()}, indent=1, sort_keys=True, default=json_default)
+    atomic_write(path, text.encode())
 
 
 def write_text(path: Path, text: str) -> None:
-    write_text_atomically(path, text)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, text.encode())
 
 
 def read_piece(path: Path, key: str) -> dict[str, Any] | None:
-    """The stored piece at ``path`` when it was computed with ``key``, else None."""
+    """The stored piece at ``path`` when it was computed with ``key``, else None. A piece that
+    cannot be read is moved to ``_quarantine/`` beside it (and so recomputed)."""
     if not path.exists():
         return None
-    record = json.loads(path.read_text())
-    return record if record.get("key") == key else None
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        aside = path.parent / QUARANTINE / f"{path.name}.{datetime.now(timezone.utc):%Y%m%dT%H%M%S%fZ}"
+        aside.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, aside)
+        return None
+    return record if isinstance(record, dict) and record.get("key") == key else None
+
+
+def load_json(path: Path) -> dict[str, Any]:
+    """A stored piece for the report; ValueError naming the file (and the fix) when unreadable."""
+    try:
+        return json.loads(Path(path).read_text())
+    except ValueError as exc:
+        raise ValueError(f"{path}: unreadable stored piece ({exc}); rerun the experiment that wrote it "
+                         "(it moves the file aside and recomputes it)") from None
 
 
 def load_split(dataset: str | InteractionMatrix, protocol: str, n_folds: int, seed: int, fold: int = 0,
@@ -53,11 +73,5 @@ def load_split(dataset: str | InteractionMatrix, protocol: str, n_folds: int, se
     return data, splits[fold]
 
 
-def jsonable(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    return value
+__all__ = ["atomic_write", "experiment_dir", "jsonable", "load_json", "load_split", "read_piece", "settings_key",
+           "write_json", "write_text"]

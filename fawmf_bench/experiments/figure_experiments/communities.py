@@ -38,9 +38,8 @@ import pandas as pd
 from ...data import InteractionMatrix
 from ...models import make_model
 from ..config import BenchConfig, load_config
-from ..store import _atomic_write
 from ..units import model_seed
-from .common import experiment_dir, jsonable, load_split, read_piece, settings_key, write_json, write_text
+from .common import atomic_write, experiment_dir, jsonable, load_split, read_piece, settings_key, write_json, write_text
 
 COMMUNITIES = "communities"
 METHOD = "fawmf"
@@ -188,7 +187,7 @@ def run_communities(store_root: str | Path, dataset: str | InteractionMatrix = "
         folder.mkdir(parents=True, exist_ok=True)
         arrays = {"membership": model.community_membership(), "exposure": model.item_community_exposure(),
                   "exposure_logit": model.item_community_exposure_logits()}
-        _atomic_write(arrays_path, lambda f: np.savez_compressed(f, **arrays))
+        atomic_write(arrays_path, lambda f: np.savez_compressed(f, **arrays))
         write_json(record_path, {"experiment": COMMUNITIES, "dataset": data.name, "key": key, "settings": settings,
                                  "params_source": source, "fit_seconds": seconds, "epochs": int(model.n_epochs_),
                                  "params": jsonable(model.get_params()), "split_seed": split.seed})

@@ -25,7 +25,6 @@ its trace; a rerun skips the learners (and step-size trials) stored with the sam
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +37,7 @@ from ...evaluation import evaluate
 from ...models import FitMonitor, make_model
 from ..config import BenchConfig, load_config
 from ..units import model_seed
-from .common import experiment_dir, jsonable, load_split, read_piece, settings_key, write_json
+from .common import experiment_dir, jsonable, load_json, load_split, read_piece, settings_key, write_json
 
 CONVERGENCE = "convergence"
 TRIALS = "learning-rate-search"          # sub-folder of the SGD step-size trials
@@ -172,7 +171,7 @@ def load_convergence(store_root: str | Path, dataset: str) -> pd.DataFrame:
     metrics (pre@5, rec@5, ndcg@5, ...); empty when nothing is stored."""
     rows = []
     for path in sorted(experiment_dir(store_root, dataset, CONVERGENCE).glob("*.json")):
-        record = json.loads(path.read_text())
+        record = load_json(path)
         for row in record["trace"]:
             metrics: dict[str, dict[str, float]] = {}
             for name, value in row.items():

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from ...data import resolve_name
+from ...data import load_dataset, resolve_name
 from ...models import model_class
 from ..config import BenchConfig, load_config
 from ..runner import run_and_store
@@ -52,7 +52,8 @@ def run_k_sweep(store_root: str | Path, dataset: str = "ml-1m", methods: tuple[s
     config = config or load_config()
     name = resolve_name(dataset)
     store = k_sweep_store(store_root, name)
-    common = dict(protocol=PROTOCOL, n_folds=int(n_folds), seed=int(seed))
+    checksum = load_dataset(name, home=data_home).checksum  # records made on other data are recomputed
+    common = dict(protocol=PROTOCOL, n_folds=int(n_folds), seed=int(seed), dataset_checksum=checksum)
     args = (str(store.root), data_home, force)
     for k in k_values:  # K outer: an interrupted sweep still has every method at the smaller K
         for method in methods:
