@@ -40,7 +40,7 @@ class Damped(Recommender):
         train = check_train(train, "Damped")
         def step(epoch):
             self.item_scores_ = np.bincount(train.indices, minlength=train.shape[1]) ** float(self.power)
-            return float("nan")
+            return None  # no training loss
         run_epochs(self, step, 1, monitor, self.scoring)
         return self
 
@@ -155,7 +155,7 @@ def test_config_rejects_a_value_the_class_constraints_forbid(tmp_path):
 
     path = tmp_path / "hp.yaml"
     path.write_text("methods:\n  wmf:\n    grid: {factors: [4, -1]}\n")
-    with pytest.raises(ConfigError, match=r"methods.wmf.grid.factors: WMF: factors must be an integer >= 1, got -1"):
+    with pytest.raises(ConfigError, match=r"methods.wmf.grid.factors\[1\]: WMF: factors must be an integer >= 1, got -1"):
         load_config(path)
 
 

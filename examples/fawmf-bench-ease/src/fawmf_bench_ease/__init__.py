@@ -60,10 +60,10 @@ class EASE(Recommender):
         self._validate_params()
         train = check_train(train, "EASE")
 
-        def step(epoch: int) -> float:
+        def step(epoch: int) -> None:
             self.item_weights_ = ease_weights(train, float(self.regularization))
             self.train_ = train
-            return float("nan")
+            return None  # a closed form has no training loss
 
         run_epochs(self, step, 1, monitor, self.scoring)  # one "epoch": the closed form
         return self
