@@ -3,7 +3,9 @@ method's fixed parameters, its tuning grid and per-dataset overrides.
 
 File layout::
 
-    monitor: {metric: pre@5, every: 5, patience: 4}
+    monitor: {metric: pre@5, every: 5, patience: 4}   # max_users: N samples validation users
+    datasets:
+      <dataset>: {monitor: {max_users: 20000}}   # per-dataset monitor overrides (large datasets)
     methods:
       <method>:
         monitor: {every: 25}              # optional override of the monitor settings
@@ -39,9 +41,15 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class MonitorConfig:
+    """Early stopping on validation: evaluate ``metric`` every ``every`` epochs, stop after
+    ``patience`` evaluations without improvement. ``max_users``: evaluate only a fixed,
+    seeded random sample of that many validation users during training (None: all users);
+    a tuning unit's reported validation metrics and every test evaluation rank every user."""
+
     metric: str = "pre@5"
     every: int = 5
     patience: int = 4
+    max_users: int | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +97,7 @@ class BenchConfig:
     monitor: MonitorConfig
     methods: dict[str, dict[str, Any]]
     convergence: ConvergenceConfig = field(default_factory=ConvergenceConfig)
+    dataset_monitors: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def method(self, method: str, dataset: str) -> MethodConfig:
         section = self.methods.get(method, {}) or {}
@@ -97,7 +106,8 @@ class BenchConfig:
         override = (section.get("datasets") or {}).get(dataset) or {}
         params.update(override.get("params") or {})
         grid.update(override.get("grid") or {})
-        monitor = {**vars(self.monitor), **(section.get("monitor") or {}), **(override.get("monitor") or {})}
+        monitor = {**vars(self.monitor), **self.dataset_monitors.get(dataset, {}), **(section.get("monitor") or {}),
+                   **(override.get("monitor") or {})}
         return MethodConfig(method, params, grid, MonitorConfig(**monitor))
 
 
@@ -118,17 +128,24 @@ def load_config(path: str | Path | None = None) -> BenchConfig:
         raise ConfigError(f"{source}: not valid YAML: {err}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping at the top level")
-    unknown_top = sorted(set(raw) - {"monitor", "methods", "experiments"})
+    unknown_top = sorted(set(raw) - {"monitor", "methods", "experiments", "datasets"})
     if unknown_top:
         raise ConfigError(f"{source}: unknown top-level key(s) {unknown_top}; "
-                          "allowed: ['experiments', 'methods', 'monitor']")
+                          "allowed: ['datasets', 'experiments', 'methods', 'monitor']")
     monitor_raw = raw.get("monitor") or {}
     _check_monitor(source, "monitor", monitor_raw)
     methods = raw.get("methods") or {}
     for method, section in methods.items():
         _check_method_section(source, method, section or {})
+    dataset_monitors = {}
+    for dataset, section in (raw.get("datasets") or {}).items():
+        section = section or {}
+        if not isinstance(section, dict) or set(section) - {"monitor"}:
+            raise ConfigError(f"{source}: datasets.{dataset}: expected a mapping with only 'monitor'")
+        _check_monitor(source, f"datasets.{dataset}.monitor", section.get("monitor") or {})
+        dataset_monitors[str(dataset)] = dict(section.get("monitor") or {})
     return BenchConfig(source, MonitorConfig(**monitor_raw), methods,
-                       _convergence_config(source, raw.get("experiments") or {}))
+                       _convergence_config(source, raw.get("experiments") or {}), dataset_monitors)
 
 
 def _convergence_config(source: str, experiments: dict[str, Any]) -> ConvergenceConfig:
@@ -155,6 +172,9 @@ def _check_monitor(source: str, where: str, monitor: dict[str, Any]) -> None:
     bad = sorted(set(monitor) - allowed)
     if bad:
         raise ConfigError(f"{source}: {where}: unknown key(s) {bad}; allowed: {sorted(allowed)}")
+    max_users = monitor.get("max_users")
+    if max_users is not None and (not isinstance(max_users, int) or isinstance(max_users, bool) or max_users < 1):
+        raise ConfigError(f"{source}: {where}.max_users: expected a positive integer or null, got {max_users!r}")
 
 
 def _check_method_section(source: str, method: str, section: dict[str, Any]) -> None:
