@@ -1,0 +1,208 @@
+"""A cost model for units: seconds per epoch and per evaluation, calibrated on this machine.
+
+Calibration (once per machine, method, dataset and shape-defining parameters; cached as JSON
+under ``<data home>/costmodel/<node>.json``): a random sample of at most ``SAMPLE_USERS``
+users of the dataset itself (every item kept) is split 80/20; each method is fitted on it for
+1 and for ``1 + PROBE_EPOCHS`` epochs on one thread (numba and BLAS), so that
+
+    seconds per epoch  s_c = (t(1 + P) - t(1)) / P,   setup  a_c = t(1) - s_c,
+
+and one full-ranking evaluation of the held-out part gives seconds per (user x item) e_c.
+The measurements are carried to the whole dataset by the complexity terms of the paper's
+Table 2 (per epoch, for n users, m items, |X+| positives, K factors, D communities):
+
+    itempop |X+|;  wmf (n+m)K^3 + |X+|K^2;  eals (n+m)K^2 + |X+|K;  bpr, cdae (n+m+|X+|)K;
+    exmf nmK;  fawmf (n+m)K^2 D + |X+|(K+D),
+
+i.e. ``s = s_c * f(dataset) / f(sample)`` (EXMF's Table-2 entry is per the authors' code; ours
+is O(nmK) per pass). A unit then costs, in single-thread seconds,
+
+    tune:  a + E s + (E / every + 1) * e * V * m      (V validation users, or monitor.max_users)
+    final: a + E s + e * n * m                         (one test evaluation over every user)
+
+with E the unit's epochs: a final's chosen epochs are known after tuning; a tuning unit may
+stop early, so its E is the configured maximum and the estimate an upper bound.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..data import InteractionMatrix
+from ..evaluation import evaluate
+from ..models import make_model, model_class
+from .units import Unit
+
+log = logging.getLogger(__name__)
+
+SAMPLE_USERS = 3000
+PROBE_EPOCHS = 2
+CACHE_VERSION = 1
+#: parameters that change the work of an epoch (the others, rates and penalties, do not)
+STRUCTURAL = frozenset({"factors", "communities", "negatives", "learner", "dtype", "batch_size", "user_influence",
+                        "sampler", "negative_ratio"})
+
+
+def _kd(params: dict[str, Any]) -> tuple[int, int]:
+    return int(params.get("factors", 20)), int(params.get("communities", 20))
+
+
+#: Table 2's per-epoch complexity f(n, m, positives, params)
+COMPLEXITY: dict[str, Callable[[int, int, int, dict[str, Any]], float]] = {
+    "itempop": lambda n, m, r, p: float(r),
+    "wmf": lambda n, m, r, p: (n + m) * _kd(p)[0] ** 3 + r * _kd(p)[0] ** 2,
+    "eals": lambda n, m, r, p: (n + m) * _kd(p)[0] ** 2 + r * _kd(p)[0],
+    "bpr": lambda n, m, r, p: (n + m + r) * _kd(p)[0],
+    "cdae": lambda n, m, r, p: (n + m + r) * _kd(p)[0],
+    "exmf": lambda n, m, r, p: float(n) * m * _kd(p)[0],
+    "fawmf": lambda n, m, r, p: (n + m) * _kd(p)[0] ** 2 * _kd(p)[1] + r * sum(_kd(p)),
+}
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Single-thread seconds measured on a sample of shape (users, items, positives)."""
+
+    users: int
+    items: int
+    positives: int
+    setup_seconds: float
+    epoch_seconds: float
+    eval_seconds_per_user_item: float
+
+
+def complexity(method: str, n: int, m: int, positives: int, params: dict[str, Any]) -> float:
+    """Table 2's per-epoch term for ``method`` (a method not in Table 2 scales with |X+|)."""
+    return COMPLEXITY.get(method, COMPLEXITY["itempop"])(n, m, positives, params)
+
+
+def _sample(data: InteractionMatrix, seed: int = 0) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """At most SAMPLE_USERS random users (all items), split 80/20 into train / held-out."""
+    matrix = data.matrix.tocsr()
+    rng = np.random.default_rng(seed)
+    users = np.sort(rng.choice(matrix.shape[0], size=min(SAMPLE_USERS, matrix.shape[0]), replace=False))
+    sample = matrix[users].tocoo()
+    held = rng.random(sample.nnz) < 0.2
+    shape = sample.shape
+
+    def part(mask: np.ndarray) -> sp.csr_matrix:
+        return sp.csr_matrix((np.ones(mask.sum(), np.float32), (sample.row[mask], sample.col[mask])), shape=shape)
+
+    return part(~held), part(held)
+
+
+def calibrate(method: str, params: dict[str, Any], data: InteractionMatrix) -> Calibration:
+    """Time ``method`` with ``params`` on a sample of ``data`` on one thread (see module doc)."""
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    train, held_out = _sample(data)
+    names = set(model_class(method).param_names())
+    params = {k: v for k, v in params.items() if k in names}
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        with threadpool_limits(1):
+            def timed(epochs: int):
+                model = make_model(method, **({**params, "epochs": epochs} if "epochs" in names else params))
+                start = time.perf_counter()
+                model.fit(train)
+                return time.perf_counter() - start, model
+
+            timed(1)  # compile and warm caches
+            first, _ = timed(1)
+            if "epochs" in names:
+                longer, model = timed(1 + PROBE_EPOCHS)
+                per_epoch = max(longer - first, 0.0) / PROBE_EPOCHS
+            else:
+                (per_epoch, model), first = timed(1), 0.0
+            evaluate(lambda users: model.score(users), train, held_out, cutoffs=(5, 10, 20))  # compile
+            start = time.perf_counter()
+            evaluate(lambda users: model.score(users), train, held_out, cutoffs=(5, 10, 20))
+            evaluated = int((np.diff(held_out.indptr) > 0).sum())
+            eval_rate = (time.perf_counter() - start) / max(1, evaluated * train.shape[1])
+    finally:
+        numba.set_num_threads(previous)
+    return Calibration(train.shape[0], train.shape[1], int(train.nnz), max(first - per_epoch, 0.0), per_epoch,
+                       eval_rate)
+
+
+class CostModel:
+    """Calibrations cached per machine; estimates of units' single-thread seconds."""
+
+    def __init__(self, cache_dir: Path, recalibrate: bool = False) -> None:
+        self.path = Path(cache_dir) / f"{platform.node() or 'machine'}.json"
+        self.recalibrate = recalibrate
+        try:
+            self.cache = json.loads(self.path.read_text()) if not recalibrate else {}
+        except (OSError, ValueError):
+            self.cache = {}
+        if self.cache.get("version") != CACHE_VERSION:
+            self.cache = {"version": CACHE_VERSION, "entries": {}}
+
+    @staticmethod
+    def _shape_params(unit: Unit) -> dict[str, Any]:
+        """The parameters that shape an epoch's work (sizes, learner, precision); a calibration
+        is shared by every grid point that agrees on them (rates and penalties do not count)."""
+        return {k: v for k, v in unit.param_dict.items() if k in STRUCTURAL}
+
+    def calibration(self, unit: Unit, data: InteractionMatrix) -> Calibration:
+        params = self._shape_params(unit)
+        key = json.dumps([unit.method, data.name, data.checksum, params], sort_keys=True, default=str)
+        entry = self.cache["entries"].get(key)
+        if entry is None:
+            log.info("calibrating %s on %s (a %d-user sample, one thread)", unit.method, data.name,
+                     min(SAMPLE_USERS, data.matrix.shape[0]))
+            entry = vars(calibrate(unit.method, params, data))
+            self.cache["entries"][key] = entry
+            self._save()
+        return Calibration(**entry)
+
+    def _save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+        tmp.write_text(json.dumps(self.cache, indent=1, sort_keys=True))
+        os.replace(tmp, self.path)
+
+    def epoch_seconds(self, unit: Unit, data: InteractionMatrix) -> tuple[float, float]:
+        """(setup seconds, seconds per epoch) of ``unit``'s model on the whole of ``data``."""
+        cal = self.calibration(unit, data)
+        n, m = data.matrix.shape
+        params = self._shape_params(unit)
+        scale = (complexity(unit.method, n, m, int(data.matrix.nnz), params)
+                 / complexity(unit.method, cal.users, cal.items, cal.positives, params))
+        return cal.setup_seconds * data.matrix.nnz / max(1, cal.positives), cal.epoch_seconds * scale
+
+    def unit_seconds(self, unit: Unit, data: InteractionMatrix, epochs: int | None = None) -> dict[str, float]:
+        """Estimated single-thread seconds of ``unit``: fit (training plus, for tuning, the
+        monitor's evaluations) and the evaluation after it. ``epochs`` overrides the unit's."""
+        cal = self.calibration(unit, data)
+        setup, per_epoch = self.epoch_seconds(unit, data)
+        names = set(model_class(unit.method).param_names())
+        epochs = epochs if epochs is not None else int(unit.param_dict.get("epochs", 1) if "epochs" in names else 1)
+        n, m = data.matrix.shape
+        fit = setup + epochs * per_epoch
+        if unit.stage == "tune":
+            users = _validation_users(data)
+            monitored = min(users, unit.monitor.max_users or users)
+            evaluations = epochs // max(1, unit.monitor.every) if "epochs" in names else 0
+            fit += evaluations * cal.eval_seconds_per_user_item * monitored * m
+            after = cal.eval_seconds_per_user_item * users * m
+        else:
+            after = cal.eval_seconds_per_user_item * n * m
+        return {"fit": fit, "evaluate": after, "total": fit + after}
+
+
+def _validation_users(data: InteractionMatrix) -> int:
+    """Users who can have validation items (at least two positives): about every user."""
+    return int((np.diff(data.matrix.indptr) >= 2).sum())

@@ -1,0 +1,89 @@
+"""`plan` lists exactly what `run` executes; the cost model scales by Table 2's terms."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from fawmf_bench.cli import PROTOCOL_CHOICES, cli
+from fawmf_bench.data import load_dataset
+from fawmf_bench.experiments import plan as planning
+from fawmf_bench.experiments import runner as runner_module
+from fawmf_bench.experiments.config import load_config
+from fawmf_bench.experiments.costmodel import COMPLEXITY, CostModel
+from fawmf_bench.experiments.runner import PROTOCOLS, RunSettings, run_benchmark
+from fawmf_bench.experiments.store import ResultStore
+
+
+def _settings(config, **kw) -> RunSettings:
+    base = dict(datasets=["synthetic"], methods=["itempop", "fawmf"], n_folds=3, seed=7, quiet=True,
+                config=load_config(config))
+    base.update(kw)
+    return RunSettings(**base)
+
+
+def _executed(monkeypatch) -> list:
+    calls = []
+    real = runner_module.execute_unit
+    monkeypatch.setattr(runner_module, "execute_unit", lambda unit, home: calls.append(unit) or real(unit, home))
+    return calls
+
+
+def test_plan_lists_exactly_the_units_run_executes(tmp_path, small_config, data_home, monkeypatch):
+    store = ResultStore(tmp_path / "store")
+    empty = planning.plan_units(_settings(small_config), store)
+    calls = _executed(monkeypatch)
+    run_benchmark(_settings(small_config, folds=[0]), store)          # tuning + fold 0 stored
+    tuned = {p.unit for p in empty if p.status == planning.RUN}
+    assert tuned == {u for u in calls if u.stage == "tune"} and len(tuned) == 3
+    assert sum(p.status == planning.AFTER_TUNING for p in empty) == 6
+
+    planned = planning.plan_units(_settings(small_config), store)
+    assert {p.status for p in planned if p.unit.stage == "tune"} == {planning.STORED}
+    to_run = {p.unit for p in planned if p.status == planning.RUN}
+    calls.clear()
+    run_benchmark(_settings(small_config), store)
+    assert set(calls) == to_run and len(calls) == len(to_run) == 4   # folds 1 and 2 of both methods
+    assert planning.plan_units(_settings(small_config), store) == [
+        planning.PlannedUnit(p.unit, planning.STORED) for p in planned]
+
+
+def test_plan_command_prints_units_costs_and_projection(tmp_path, small_config, data_home):
+    args = ["plan", "--methods", "itempop,fawmf", "--folds", "3", "--config", str(small_config),
+            "--out", str(tmp_path / "out"), "--workers", "1", "--workers", "4"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "units: 3 to run, 0 stored, 6 final(s) decided after tuning" in result.output
+    assert "projected wall time on 1 worker(s)" in result.output and "on 4 worker(s)" in result.output
+    assert result.output.count("run          synthetic/fawmf/tune/fold0") == 2
+    cache = list((data_home / "costmodel").glob("*.json"))
+    assert len(cache) == 1                                           # calibrated once, cached per machine
+    again = CliRunner().invoke(cli, args + ["--no-units"])
+    assert "calibrating" not in again.output and "synthetic/fawmf/tune" not in again.output
+
+
+def test_cost_model_scales_by_table_2(tmp_path, small_config, data_home):
+    data = load_dataset("synthetic")
+    planned = planning.plan_units(_settings(small_config), ResultStore(tmp_path / "s"))
+    unit = next(p.unit for p in planned if p.unit.method == "fawmf" and p.unit.stage == "tune")
+    model = CostModel(tmp_path / "cost")
+    setup, per_epoch = model.epoch_seconds(unit, data)
+    cal = model.calibration(unit, data)
+    ratio = (COMPLEXITY["fawmf"](*data.matrix.shape, data.matrix.nnz, unit.param_dict)
+             / COMPLEXITY["fawmf"](cal.users, cal.items, cal.positives, unit.param_dict))
+    assert per_epoch == pytest.approx(cal.epoch_seconds * ratio)
+    short, long = model.unit_seconds(unit, data, epochs=2), model.unit_seconds(unit, data, epochs=12)
+    assert long["fit"] > short["fit"] > 0 and long["evaluate"] == short["evaluate"] > 0
+    assert COMPLEXITY["exmf"](10, 20, 5, {"factors": 4}) == 10 * 20 * 4
+
+
+def test_workers_projection_is_bounded_by_the_critical_path():
+    unit = planning.plan_units(_settings(None, datasets=["synthetic"], methods=["itempop"]),
+                               ResultStore("/nonexistent"))[0].unit
+    planned = [planning.PlannedUnit(unit, planning.RUN, 10.0), planning.PlannedUnit(unit, planning.RUN, 30.0)]
+    assert planning.projected_wall_seconds(planned, 1) == 40.0
+    assert planning.projected_wall_seconds(planned, 64) == 30.0
+
+
+def test_protocol_choices_are_the_runners():
+    assert tuple(PROTOCOL_CHOICES) == PROTOCOLS
