@@ -33,9 +33,10 @@ from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from multiprocessing import get_context
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from .units import Unit
+if TYPE_CHECKING:  # workers import this module before their parent-death guard: keep it light
+    from .units import Unit
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +121,7 @@ class PoolExecutor(Executor):
         threads = max(1, (os.cpu_count() or 1) // jobs)
         self.description = f"a pool of {jobs} processes ({threads} thread(s) each)"
         self.pool = ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_pool_worker_setup,
-                                        initargs=(threads,))
+                                        initargs=(threads, os.getpid()))
         self.futures: dict[Future, tuple[Unit, float]] = {}
 
     def close(self) -> None:
@@ -155,19 +156,18 @@ def limit_threads(threads: int) -> None:
     threadpool_limits(threads)
 
 
-def _pool_worker_setup(threads: int) -> None:
-    die_with_parent()
+def _pool_worker_setup(threads: int, parent: int) -> None:
+    die_with_parent(parent)
     limit_threads(threads)
 
 
-def die_with_parent(poll_seconds: float = 1.0) -> None:
-    """Exit this process when its parent dies (the parent may be killed with SIGKILL).
+def die_with_parent(parent: int, poll_seconds: float = 1.0) -> None:
+    """Exit this process when its parent ``parent`` (a pid) dies, even by SIGKILL.
 
     Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)``; everywhere: a daemon thread polling
-    ``os.getppid()`` (the parent's death reparents us), which also covers the race where the
-    parent died before the ``prctl`` call.
+    ``os.getppid()`` (the parent's death reparents us). The pid comes from the parent itself:
+    a worker still importing when its parent is killed is already reparented when this runs.
     """
-    parent = os.getppid()
     if sys.platform.startswith("linux"):
         try:
             import ctypes
@@ -175,6 +175,9 @@ def die_with_parent(poll_seconds: float = 1.0) -> None:
             ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # 1 = PR_SET_PDEATHSIG
         except (OSError, AttributeError):
             pass
+
+    if os.getppid() != parent:
+        os._exit(1)
 
     def watch() -> None:
         while os.getppid() == parent:
