@@ -198,18 +198,23 @@ def _import_distributed():
     return distributed
 
 
-def dask_task(task: Task, unit: Unit, args: tuple[Any, ...], threads: int | None) -> float:
-    """Run ``task(unit, *args)`` on a Dask worker with its thread limits (and the test hook)."""
+def dask_task(task: Task, unit: Unit, args: tuple[Any, ...], threads: int | dict[str, int]) -> float:
+    """Run ``task(unit, *args)`` on a Dask worker with its thread limits (and the test hook).
+
+    ``threads``: numba/BLAS threads per unit, or a mapping host -> threads (a host missing
+    from it, one that joined later, gives each of its worker's threads an equal share)."""
     fault = os.environ.get(FAULT_ENV)
     if fault:
         label, _, marker = fault.partition("=")
         if unit.label == label and not os.path.exists(marker):
             open(marker, "w").close()
             os.kill(os.getpid(), signal.SIGKILL)
-    if threads is None:  # a remote worker: share its machine's cores among its threads
+    if isinstance(threads, dict):
         from distributed import get_worker
 
-        threads = max(1, (os.cpu_count() or 1) // max(1, get_worker().state.nthreads))
+        worker = get_worker()
+        host = worker.address.rsplit(":", 1)[0]
+        threads = threads.get(host) or max(1, (os.cpu_count() or 1) // max(1, worker.state.nthreads))
     limit_threads(threads)
     return timed(task, unit, args)
 
@@ -251,14 +256,13 @@ class DaskExecutor(Executor):
         try:
             if address is None:
                 workers = local_workers or 1
-                self.threads: int | None = max(1, (os.cpu_count() or 1) // workers)
+                self.threads: int | dict[str, int] = max(1, (os.cpu_count() or 1) // workers)
                 self.cluster = distributed.LocalCluster(
                     n_workers=workers, threads_per_worker=1, processes=True, memory_limit=0,
                     dashboard_address=":0" if _has_bokeh() else None, silence_logs=logging.ERROR)
                 self.client = distributed.Client(self.cluster, set_as_default=False)
                 self.description = f"a local Dask cluster of {workers} worker processes"
             else:
-                self.threads = None
                 try:
                     self.client = distributed.Client(address, timeout=connect_timeout, set_as_default=False)
                 except (OSError, TimeoutError) as error:
@@ -266,6 +270,8 @@ class DaskExecutor(Executor):
                                         f"{connect_timeout:g} s ({error})") from None
                 self.description = f"the Dask scheduler at {address}"
             workers = self.client.scheduler_info().get("workers", {})
+            if address is not None:
+                self.threads = self._threads_by_host(workers)
             self.slots = 1 << 30  # every unit goes to the scheduler, which orders them by priority
             if _has_bokeh():
                 log.info("Dask dashboard: %s", self.client.dashboard_link)
@@ -277,6 +283,17 @@ class DaskExecutor(Executor):
 
         self._wait = _wait  # distributed.wait needs a default client; this client is not one
         self.futures: dict[str, tuple[Unit, Any]] = {}  # key -> (unit, future)
+
+    def _threads_by_host(self, workers: dict[str, dict]) -> dict[str, int]:
+        """Each host's cores shared among all worker threads on it (so that several worker
+        processes on one machine do not each take every core)."""
+        cores = self.client.run(os.cpu_count) if workers else {}
+        total: dict[str, int] = {}
+        for address, info in workers.items():
+            host = address.rsplit(":", 1)[0]
+            total[host] = total.get(host, 0) + int(info.get("nthreads", 1))
+        return {address.rsplit(":", 1)[0]: max(1, (cores.get(address) or 1) // total[address.rsplit(":", 1)[0]])
+                for address in workers}
 
     def _check_paths(self, paths: list[str], n_workers: int) -> None:
         if not n_workers:
