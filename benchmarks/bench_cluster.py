@@ -31,17 +31,26 @@ from fawmf_bench.models import MODELS
 STORE = Path(__file__).resolve().parents[1] / "results" / "store"
 
 
-def overhead() -> None:
-    walls = {}
-    for name, extra in (("--jobs 2", {"jobs": 2}), ("--cluster local:2", {"cluster": "local:2"})):
-        with tempfile.TemporaryDirectory() as folder:
-            settings = RunSettings(datasets=["synthetic"], methods=list(MODELS), quiet=True, **extra)
-            start = time.perf_counter()
-            run_benchmark(settings, ResultStore(Path(folder) / "store"))
-            walls[name] = time.perf_counter() - start
-        print(f"synthetic default, {name}: {walls[name]:.1f} s wall", flush=True)
-    ratio = walls["--cluster local:2"] / walls["--jobs 2"]
-    print(f"Dask overhead: {100 * (ratio - 1):+.1f}% (target < 10%)", flush=True)
+def overhead(repeats: int) -> None:
+    """Alternating runs after a warm-up that fills numba's on-disk cache (the first run on a
+    fresh checkout compiles every kernel); the machine may be shared, so each is timed
+    ``repeats`` times and the fastest kept."""
+    with tempfile.TemporaryDirectory() as folder:
+        run_benchmark(RunSettings(datasets=["synthetic"], methods=list(MODELS), quiet=True, tune=False, n_folds=2),
+                      ResultStore(Path(folder) / "store"))
+    walls: dict[str, list[float]] = {"--jobs 2": [], "--cluster local:2": []}
+    for _ in range(repeats):
+        for name, extra in (("--jobs 2", {"jobs": 2}), ("--cluster local:2", {"cluster": "local:2"})):
+            with tempfile.TemporaryDirectory() as folder:
+                settings = RunSettings(datasets=["synthetic"], methods=list(MODELS), quiet=True, **extra)
+                start = time.perf_counter()
+                run_benchmark(settings, ResultStore(Path(folder) / "store"))
+                walls[name].append(time.perf_counter() - start)
+            print(f"synthetic default, {name}: {walls[name][-1]:.1f} s wall", flush=True)
+    best = {name: min(times) for name, times in walls.items()}
+    ratio = best["--cluster local:2"] / best["--jobs 2"]
+    print(f"fastest of {repeats}: --jobs 2 {best['--jobs 2']:.1f} s, --cluster local:2 {best['--cluster local:2']:.1f} s; "
+          f"Dask overhead {100 * (ratio - 1):+.1f}% (target < 10%)", flush=True)
 
 
 def ml1m_accuracy(cache: Path) -> None:
@@ -71,10 +80,11 @@ def ml1m_accuracy(cache: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--skip-overhead", action="store_true")
+    parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--cache", type=Path, help="cost-model cache folder (default: DATA_HOME/costmodel)")
     args = parser.parse_args()
     if not args.skip_overhead:
-        overhead()
+        overhead(args.repeats)
     ml1m_accuracy(args.cache or data_home() / "costmodel")
 
 

@@ -98,7 +98,8 @@ def test_resume_after_a_crash_computes_only_the_missing_units(tmp_path, small_co
     resumed = run_benchmark(_settings(small_config), store)
     assert computed == ["synthetic/fawmf/final/fold1"]
     assert _metrics(resumed) == _metrics(reference)
-    assert summary_table(resumed).equals(summary_table(reference))
+    timeless = ["fit s"]  # a timing, not a result
+    assert summary_table(resumed).drop(columns=timeless).equals(summary_table(reference).drop(columns=timeless))
 
 
 def test_whole_run_is_deterministic_for_a_fixed_seed(tmp_path, small_config, data_home):
