@@ -50,6 +50,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=50)
     parser.add_argument("--skip-full-plan", action="store_true")
+    parser.add_argument("--no-run", action="store_true",
+                        help="plans only, and the comparison with a rehearsal stored under --out")
+    parser.add_argument("--wait", type=float, default=0.0,
+                        help="with --no-run: wait up to this many seconds for that rehearsal to finish")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     args.out.mkdir(parents=True, exist_ok=True)
@@ -75,14 +79,23 @@ def main() -> None:
     estimated = planning.estimate(planning.plan_units(settings, store), model, lambda name: data)
     print(f"rehearsal plan: {sum(p.seconds or 0 for p in estimated):,.0f} single-thread s; projected wall on "
           f"{args.workers} workers {planning.projected_wall_seconds(estimated, args.workers):,.0f} s", flush=True)
-    start = time.perf_counter()
-    finals = run_benchmark(settings, store)
-    wall = time.perf_counter() - start
-    print(f"rehearsal wall time: {wall:,.0f} s through --cluster local:{args.workers}")
+    if args.no_run:
+        deadline = time.time() + args.wait
+        while time.time() < deadline and any(p.status != planning.STORED for p in planning.plan_units(settings, store)):
+            time.sleep(30)
+        finals = [store.load(p.unit) for p in planning.plan_units(settings, store)
+                  if p.unit.stage == "final" and p.status == planning.STORED]
+    else:
+        start = time.perf_counter()
+        finals = run_benchmark(settings, store)
+        wall = time.perf_counter() - start
+        print(f"rehearsal wall time: {wall:,.0f} s through --cluster local:{args.workers}")
     data = load_dataset(DATASET)  # in this process's cache
     executed = [p.unit for p in estimated if p.unit.stage == "tune"] + [planning.unit_for_record(r) for r in finals]
     a_priori = {p.unit.key: p.seconds for p in estimated}
     for unit in executed:
+        if not store.has(unit):
+            continue
         record = store.load(unit)
         again = model.unit_seconds(unit, data, epochs=record["epochs"])
         prior = a_priori.get(unit.key)

@@ -9,7 +9,8 @@ seconds (a shared, loaded machine stretches wall time, not CPU time), so that
     seconds per epoch  s_c = (t(1 + P) - t(1)) / P,   setup  a_c = t(1) - s_c,
 
 and one full-ranking evaluation of the held-out part gives seconds per (user x item) e_c.
-The measurements are carried to the whole dataset by the complexity terms of the paper's
+The measurements are carried to the unit's training part of the dataset (the training fold,
+less the validation carve-out when tuning) by the complexity terms of the paper's
 Table 2 (per epoch, for n users, m items, |X+| positives, K factors, D communities):
 
     itempop |X+|;  wmf (n+m)K^3 + |X+|K^2;  eals (n+m)K^2 + |X+|K;  bpr, cdae (n+m+|X+|)K;
@@ -48,6 +49,7 @@ log = logging.getLogger(__name__)
 
 SAMPLE_USERS = 3000
 PROBE_EPOCHS = 2
+VALIDATION_FRACTION = 0.1  # make_splits' default carve-out
 CACHE_VERSION = 2  # 2: CPU time instead of wall time
 #: parameters that change the work of an epoch (the others, rates and penalties, do not)
 STRUCTURAL = frozenset({"factors", "communities", "negatives", "learner", "dtype", "batch_size", "user_influence",
@@ -176,13 +178,14 @@ class CostModel:
         os.replace(tmp, self.path)
 
     def epoch_seconds(self, unit: Unit, data: InteractionMatrix) -> tuple[float, float]:
-        """(setup seconds, seconds per epoch) of ``unit``'s model on the whole of ``data``."""
+        """(setup seconds, seconds per epoch) of ``unit``'s model on its training part of ``data``."""
         cal = self.calibration(unit, data)
         n, m = data.matrix.shape
+        positives = int(data.matrix.nnz * train_fraction(unit))
         params = self._shape_params(unit)
-        scale = (complexity(unit.method, n, m, int(data.matrix.nnz), params)
+        scale = (complexity(unit.method, n, m, positives, params)
                  / complexity(unit.method, cal.users, cal.items, cal.positives, params))
-        return cal.setup_seconds * data.matrix.nnz / max(1, cal.positives), cal.epoch_seconds * scale
+        return cal.setup_seconds * positives / max(1, cal.positives), cal.epoch_seconds * scale
 
     def unit_seconds(self, unit: Unit, data: InteractionMatrix, epochs: int | None = None) -> dict[str, float]:
         """Estimated single-thread seconds of ``unit``: fit (training plus, for tuning, the
@@ -202,6 +205,13 @@ class CostModel:
         else:
             after = cal.eval_seconds_per_user_item * n * m
         return {"fit": fit, "evaluate": after, "total": fit + after}
+
+
+def train_fraction(unit: Unit) -> float:
+    """Share of the positives a unit trains on: the training fold (1 - 1/k, or the paper's
+    0.8), less the validation carve-out (10% of it) for tuning."""
+    train = 0.8 if unit.protocol == "paper" else 1.0 - 1.0 / unit.n_folds
+    return train * (1.0 - VALIDATION_FRACTION) if unit.stage == "tune" else train
 
 
 def _validation_users(data: InteractionMatrix) -> int:

@@ -259,7 +259,7 @@ class DaskExecutor(Executor):
                 self.threads: int | dict[str, int] = max(1, (os.cpu_count() or 1) // workers)
                 self.cluster = distributed.LocalCluster(
                     n_workers=workers, threads_per_worker=1, processes=True, memory_limit=0,
-                    dashboard_address=":0" if _has_bokeh() else None, silence_logs=logging.ERROR)
+                    dashboard_address=":0", silence_logs=logging.ERROR)
                 self.client = distributed.Client(self.cluster, set_as_default=False)
                 self.description = f"a local Dask cluster of {workers} worker processes"
             else:
@@ -273,8 +273,8 @@ class DaskExecutor(Executor):
             if address is not None:
                 self.threads = self._threads_by_host(workers)
             self.slots = 1 << 30  # every unit goes to the scheduler, which orders them by priority
-            if _has_bokeh():
-                log.info("Dask dashboard: %s", self.client.dashboard_link)
+            log.info("Dask dashboard: %s%s", self.client.dashboard_link,
+                     "" if _has_bokeh() else " (pip install bokeh to see it)")
             self._check_paths(list(shared_paths), len(workers))
         except BaseException:
             self.close()
