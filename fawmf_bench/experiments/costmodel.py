@@ -19,7 +19,8 @@ Table 2 (per epoch, for n users, m items, |X+| positives, K factors, D communiti
 i.e. ``s = s_c * f(dataset) / f(sample)`` (EXMF's Table-2 entry is per the authors' code; ours
 is O(nmK) per pass). A unit then costs, in single-thread seconds,
 
-    tune:  a + E s + (E / every + 1) * e * V * m      (V validation users, or monitor.max_users)
+    tune:  a + E s + (S E / every) e V' m + e V m    (V validation users, V' = min(V, monitor.max_users),
+                                                       S scoring variants the monitor compares)
     final: a + E s + e * n * m                         (one test evaluation over every user)
 
 with E the unit's epochs: a final's chosen epochs are known after tuning; a tuning unit may
@@ -199,7 +200,9 @@ class CostModel:
         if unit.stage == "tune":
             users = _validation_users(data)
             monitored = min(users, unit.monitor.max_users or users)
-            evaluations = epochs // max(1, unit.monitor.every) if "epochs" in names else 0
+            # the monitor ranks every scoring variant the model offers unless one is fixed
+            variants = 1 if unit.param_dict.get("scoring") else len(model_class(unit.method).scorings)
+            evaluations = variants * (epochs // max(1, unit.monitor.every)) if "epochs" in names else 0
             fit += evaluations * cal.eval_seconds_per_user_item * monitored * m
             after = cal.eval_seconds_per_user_item * users * m
         else:
