@@ -14,10 +14,13 @@ less the validation carve-out when tuning) by the complexity terms of the paper'
 Table 2 (per epoch, for n users, m items, |X+| positives, K factors, D communities):
 
     itempop |X+|;  wmf (n+m)K^3 + |X+|K^2;  eals (n+m)K^2 + |X+|K;  bpr, cdae (n+m+|X+|)K;
-    exmf nmK;  fawmf (n+m)K^2 D + |X+|(K+D),
+    exmf nmK;  fawmf (n+m)K^2 D + |X+|(K+D).
 
-i.e. ``s = s_c * f(dataset) / f(sample)`` (EXMF's Table-2 entry is per the authors' code; ours
-is O(nmK) per pass). A unit then costs, in single-thread seconds,
+Where the complexity has two terms T1 (users and items) and T2 (positives), a second sample
+of half the users gives a second equation and ``s = a T1 + b T2`` is solved for both
+coefficients (a user-only sample of a wide dataset is dominated by the item term, so scaling
+the sum alone would misweigh them); otherwise ``s = s_c * f(dataset) / f(sample)``. (EXMF's
+Table-2 entry, O(nmK^3), is per the authors' code; ours is O(nmK) per pass.) A unit then costs, in single-thread seconds,
 
     tune:  a + E s + (S E / every) e V' m + e V m    (V validation users, V' = min(V, monitor.max_users),
                                                        S scoring variants the monitor compares)
@@ -51,7 +54,7 @@ log = logging.getLogger(__name__)
 SAMPLE_USERS = 3000
 PROBE_EPOCHS = 2
 VALIDATION_FRACTION = 0.1  # make_splits' default carve-out
-CACHE_VERSION = 2  # 2: CPU time instead of wall time
+CACHE_VERSION = 3  # 2: CPU time instead of wall time; 3: two samples
 #: parameters that change the work of an epoch (the others, rates and penalties, do not)
 STRUCTURAL = frozenset({"factors", "communities", "negatives", "learner", "dtype", "batch_size", "user_influence",
                         "sampler", "negative_ratio"})
@@ -61,15 +64,19 @@ def _kd(params: dict[str, Any]) -> tuple[int, int]:
     return int(params.get("factors", 20)), int(params.get("communities", 20))
 
 
-#: Table 2's per-epoch complexity f(n, m, positives, params)
+#: Table 2's per-epoch complexity as (user/item term, positives term) for (n, m, |X+|, params)
+TERMS: dict[str, Callable[[int, int, int, dict[str, Any]], tuple[float, ...]]] = {
+    "itempop": lambda n, m, r, p: (float(r),),
+    "wmf": lambda n, m, r, p: ((n + m) * _kd(p)[0] ** 3, r * _kd(p)[0] ** 2),
+    "eals": lambda n, m, r, p: ((n + m) * _kd(p)[0] ** 2, r * _kd(p)[0]),
+    "bpr": lambda n, m, r, p: ((n + m) * _kd(p)[0], r * _kd(p)[0]),
+    "cdae": lambda n, m, r, p: ((n + m) * _kd(p)[0], r * _kd(p)[0]),
+    "exmf": lambda n, m, r, p: (float(n) * m * _kd(p)[0],),
+    "fawmf": lambda n, m, r, p: ((n + m) * _kd(p)[0] ** 2 * _kd(p)[1], r * sum(_kd(p))),
+}
+#: the sum of the terms: Table 2's complexity f(n, m, |X+|, params)
 COMPLEXITY: dict[str, Callable[[int, int, int, dict[str, Any]], float]] = {
-    "itempop": lambda n, m, r, p: float(r),
-    "wmf": lambda n, m, r, p: (n + m) * _kd(p)[0] ** 3 + r * _kd(p)[0] ** 2,
-    "eals": lambda n, m, r, p: (n + m) * _kd(p)[0] ** 2 + r * _kd(p)[0],
-    "bpr": lambda n, m, r, p: (n + m + r) * _kd(p)[0],
-    "cdae": lambda n, m, r, p: (n + m + r) * _kd(p)[0],
-    "exmf": lambda n, m, r, p: float(n) * m * _kd(p)[0],
-    "fawmf": lambda n, m, r, p: (n + m) * _kd(p)[0] ** 2 * _kd(p)[1] + r * sum(_kd(p)),
+    method: (lambda terms: lambda n, m, r, p: float(sum(terms(n, m, r, p))))(terms) for method, terms in TERMS.items()
 }
 
 
@@ -83,6 +90,9 @@ class Calibration:
     setup_seconds: float
     epoch_seconds: float
     eval_seconds_per_user_item: float
+    small_users: int = 0  # a second sample, half the users, separates the two terms
+    small_positives: int = 0
+    small_epoch_seconds: float = 0.0
 
 
 def complexity(method: str, n: int, m: int, positives: int, params: dict[str, Any]) -> float:
@@ -90,11 +100,31 @@ def complexity(method: str, n: int, m: int, positives: int, params: dict[str, An
     return COMPLEXITY.get(method, COMPLEXITY["itempop"])(n, m, positives, params)
 
 
-def _sample(data: InteractionMatrix, seed: int = 0) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-    """At most SAMPLE_USERS random users (all items), split 80/20 into train / held-out."""
+def scaled_epoch_seconds(method: str, cal: Calibration, n: int, m: int, positives: int,
+                         params: dict[str, Any]) -> float:
+    """Seconds per epoch at (n, m, positives): with two terms, their coefficients are solved
+    from the two samples, s = a T1 + b T2 (both >= 0, else the plain ratio of the sums)."""
+    terms = TERMS.get(method, TERMS["itempop"])
+    target = terms(n, m, positives, params)
+    big = terms(cal.users, cal.items, cal.positives, params)
+    if len(big) == 2 and cal.small_users:
+        small = terms(cal.small_users, cal.items, cal.small_positives, params)
+        try:
+            a, b = np.linalg.solve(np.array([big, small], dtype=float),
+                                   np.array([cal.epoch_seconds, cal.small_epoch_seconds]))
+        except np.linalg.LinAlgError:
+            a = b = -1.0
+        if a >= 0 and b >= 0:
+            return float(a * target[0] + b * target[1])
+    return cal.epoch_seconds * sum(target) / sum(big)
+
+
+def _sample(data: InteractionMatrix, size: int, seed: int = 0) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """``size`` random users (all items; the smaller sample is part of the larger), split
+    80/20 into train / held-out."""
     matrix = data.matrix.tocsr()
     rng = np.random.default_rng(seed)
-    users = np.sort(rng.choice(matrix.shape[0], size=min(SAMPLE_USERS, matrix.shape[0]), replace=False))
+    users = np.sort(rng.permutation(matrix.shape[0])[:size])
     sample = matrix[users].tocoo()
     held = rng.random(sample.nnz) < 0.2
     shape = sample.shape
@@ -110,24 +140,32 @@ def calibrate(method: str, params: dict[str, Any], data: InteractionMatrix) -> C
     import numba
     from threadpoolctl import threadpool_limits
 
-    train, held_out = _sample(data)
+    train, held_out = _sample(data, min(SAMPLE_USERS, data.matrix.shape[0]))
     names = set(model_class(method).param_names())
     params = {k: v for k, v in params.items() if k in names}
     previous = numba.get_num_threads()
     numba.set_num_threads(1)
     try:
         with threadpool_limits(1):
-            def timed(epochs: int):
+            def timed(epochs: int, matrix: sp.csr_matrix = train):
                 model = make_model(method, **({**params, "epochs": epochs} if "epochs" in names else params))
                 start = time.process_time()
-                model.fit(train)
+                model.fit(matrix)
                 return time.process_time() - start, model
 
             timed(1)  # compile and warm caches
             first, _ = timed(1)
+            small_users = small_positives = 0
+            small_epoch = 0.0
             if "epochs" in names:
                 longer, model = timed(1 + PROBE_EPOCHS)
                 per_epoch = max(longer - first, 0.0) / PROBE_EPOCHS
+                if method in TERMS and len(TERMS[method](1, 1, 1, params)) == 2 and train.shape[0] >= 200:
+                    small, _ = _sample(data, train.shape[0] // 2)
+                    small_first, _ = timed(1, small)
+                    small_longer, _ = timed(1 + PROBE_EPOCHS, small)
+                    small_epoch = max(small_longer - small_first, 0.0) / PROBE_EPOCHS
+                    small_users, small_positives = small.shape[0], int(small.nnz)
             else:
                 (per_epoch, model), first = timed(1), 0.0
             evaluate(lambda users: model.score(users), train, held_out, cutoffs=(5, 10, 20))  # compile
@@ -138,7 +176,7 @@ def calibrate(method: str, params: dict[str, Any], data: InteractionMatrix) -> C
     finally:
         numba.set_num_threads(previous)
     return Calibration(train.shape[0], train.shape[1], int(train.nnz), max(first - per_epoch, 0.0), per_epoch,
-                       eval_rate)
+                       eval_rate, small_users, small_positives, small_epoch)
 
 
 class CostModel:
@@ -184,9 +222,8 @@ class CostModel:
         n, m = data.matrix.shape
         positives = int(data.matrix.nnz * train_fraction(unit))
         params = self._shape_params(unit)
-        scale = (complexity(unit.method, n, m, positives, params)
-                 / complexity(unit.method, cal.users, cal.items, cal.positives, params))
-        return cal.setup_seconds * positives / max(1, cal.positives), cal.epoch_seconds * scale
+        per_epoch = scaled_epoch_seconds(unit.method, cal, n, m, positives, params)
+        return cal.setup_seconds * positives / max(1, cal.positives), per_epoch
 
     def unit_seconds(self, unit: Unit, data: InteractionMatrix, epochs: int | None = None) -> dict[str, float]:
         """Estimated single-thread seconds of ``unit``: fit (training plus, for tuning, the

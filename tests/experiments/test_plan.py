@@ -10,7 +10,7 @@ from fawmf_bench.data import load_dataset
 from fawmf_bench.experiments import plan as planning
 from fawmf_bench.experiments import runner as runner_module
 from fawmf_bench.experiments.config import load_config
-from fawmf_bench.experiments.costmodel import COMPLEXITY, CostModel
+from fawmf_bench.experiments.costmodel import COMPLEXITY, TERMS, Calibration, CostModel, scaled_epoch_seconds
 from fawmf_bench.experiments.runner import PROTOCOLS, RunSettings, run_benchmark
 from fawmf_bench.experiments.store import ResultStore
 
@@ -70,12 +70,28 @@ def test_cost_model_scales_by_table_2(tmp_path, small_config, data_home):
     setup, per_epoch = model.epoch_seconds(unit, data)
     cal = model.calibration(unit, data)
     positives = int(data.matrix.nnz * (1 - 1 / 3) * 0.9)                # fold 0's fit_train
-    ratio = (COMPLEXITY["fawmf"](*data.matrix.shape, positives, unit.param_dict)
-             / COMPLEXITY["fawmf"](cal.users, cal.items, cal.positives, unit.param_dict))
-    assert per_epoch == pytest.approx(cal.epoch_seconds * ratio)
+    assert cal.small_users == cal.users // 2 and cal.small_epoch_seconds > 0
+    assert per_epoch == scaled_epoch_seconds("fawmf", cal, *data.matrix.shape, positives, unit.param_dict) > 0
     short, long = model.unit_seconds(unit, data, epochs=2), model.unit_seconds(unit, data, epochs=12)
     assert long["fit"] > short["fit"] > 0 and long["evaluate"] == short["evaluate"] > 0
     assert COMPLEXITY["exmf"](10, 20, 5, {"factors": 4}) == 10 * 20 * 4
+
+
+def test_two_samples_separate_table_2s_terms():
+    params = {"factors": 20, "communities": 20}
+    a, b = 2e-9, 5e-8                                   # seconds per unit of each term
+
+    def seconds(n, r):
+        t1, t2 = TERMS["fawmf"](n, 20_000, r, params)
+        return a * t1 + b * t2
+
+    cal = Calibration(3000, 20_000, 400_000, 0.0, seconds(3000, 400_000), 1e-9, 1500, 200_000,
+                      seconds(1500, 200_000))
+    assert scaled_epoch_seconds("fawmf", cal, 120_000, 20_000, 16_000_000, params) == pytest.approx(
+        seconds(120_000, 16_000_000))
+    ratio_only = cal.epoch_seconds * COMPLEXITY["fawmf"](120_000, 20_000, 16_000_000, params) / COMPLEXITY["fawmf"](
+        3000, 20_000, 400_000, params)
+    assert ratio_only < 0.5 * seconds(120_000, 16_000_000)   # what scaling the sum alone would miss
 
 
 def test_workers_projection_is_bounded_by_the_critical_path():
