@@ -6,11 +6,13 @@ one-line message; anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
 import click
 
+LOG_FORMAT_FILE = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 #: where ``run`` and ``report`` write without ``--out``: a folder of its own in the current
 #: directory (git-ignored in the repository), never the repository's committed ``results/``
@@ -42,20 +44,63 @@ class _Group(click.Group):
 
 @click.group(cls=_Group)
 @click.version_option(package_name="fawmf-bench")
+@click.option("-v", "--verbose", count=True, help="More log lines (-v: every unit submitted).")
+@click.option("-q", "--quiet", count=True, help="Fewer log lines (-q: warnings and errors only) and no progress bar.")
 @click.option("--datasets", "datasets_files", multiple=True, metavar="FILE",
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A datasets.yaml of your own whose entries join the registry (repeatable; "
               "FAWMF_BENCH_DATASETS does the same).")
-def cli(datasets_files: tuple[Path, ...]) -> None:
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: int, datasets_files: tuple[Path, ...]) -> None:
     """Benchmark FAWMF against implicit-feedback matrix factorization baselines.
 
     Methods and datasets of installed plugins (entry points fawmf_bench.models and
     fawmf_bench.datasets) join the built-in ones; `fawmf-bench methods` lists them.
     """
+    ctx.obj = {"verbosity": verbose - quiet}
+    _setup_logging(verbose - quiet)
     if datasets_files:
         from .data.registry import add_registry_files
 
         add_registry_files(list(datasets_files))
+
+
+class _NotOnTerminal(logging.Filter):
+    """Per-unit progress lines go to stderr only when it is not a terminal (else: the bar)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (getattr(record, "progress", False) and sys.stderr.isatty())
+
+
+def _setup_logging(verbosity: int) -> None:
+    """Log lines of the package on stderr: INFO by default, DEBUG with -v, WARNING with -q."""
+    logger = logging.getLogger("fawmf_bench")
+    for handler in [h for h in logger.handlers if getattr(h, "_fawmf_cli", False)]:
+        logger.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.addFilter(_NotOnTerminal())
+    handler.setLevel(logging.DEBUG if verbosity > 0 else logging.WARNING if verbosity < 0 else logging.INFO)
+    handler._fawmf_cli = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+
+
+def _log_to_store(store_root: Path) -> Path:
+    """Append every log line (DEBUG and up, with timestamps) to ``STORE/fawmf-bench.log``."""
+    logger = logging.getLogger("fawmf_bench")
+    for handler in [h for h in logger.handlers if getattr(h, "_fawmf_file", False)]:
+        logger.removeHandler(handler)
+        handler.close()
+    store_root.mkdir(parents=True, exist_ok=True)
+    path = store_root / "fawmf-bench.log"
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT_FILE))
+    handler.setLevel(logging.DEBUG)
+    handler._fawmf_file = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    return path
 
 
 # --- data commands (download, datasets) ---------------------------------------------------
@@ -146,88 +191,98 @@ def methods() -> None:
         click.echo(f"{name:<14} {method_info(name).label:<18} {method_origin(name)}")
 
 
-# --- experiment commands (run) --------------------------------------------------------------
+# --- experiment commands (run, plan) -------------------------------------------------------
+
+PROTOCOL_CHOICES = ("cv", "paper")  # the runner's PROTOCOLS (checked equal in the tests)
 
 
-@cli.command()
-@click.option("--experiment", type=click.Choice(["table", "convergence", "k-sweep", "communities"]), default="table",
-              show_default=True, help="table: tune + all folds (Table 3); convergence / k-sweep / communities: "
-              "Figures 4 / 5 / 6 (stored under OUT/store/<dataset>/<experiment>/).")
-@click.option("--dataset", "datasets_", multiple=True,
-              help="Dataset name (repeat for several) [default: synthetic for table, ml-1m for the figures].")
-@click.option("--methods", default="all", show_default=True,
-              help="Comma-separated methods, or 'all' (k-sweep: 'all' means fawmf,eals,wmf; convergence: "
-              "learners fbgd,bgd,uniform-1x,...,itempop-25x).")
-@click.option("--protocol", default="cv", show_default=True, help="cv (k-fold) or paper (one random 80/20 split).")
-@click.option("--folds", "n_folds", type=click.IntRange(2, 20), default=5, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the splits and of every model.")
-@click.option("--config", "config_path", type=click.Path(path_type=Path), help="Hyperparameter file (default: the packaged one).")
-@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="Units run in parallel processes.")
-@click.option("--out", type=click.Path(path_type=Path), default=DEFAULT_OUT, show_default=True,
-              help="Results folder; the store lives in OUT/store (the repository's committed results: --out results).")
-@click.option("--no-tune", is_flag=True, help="Use each method's fixed params instead of searching its grid.")
-@click.option("--force", is_flag=True, help="Recompute units even when stored.")
-@click.option("--quiet", is_flag=True, help="No progress display.")
-@click.option("--home", type=click.Path(path_type=Path), help="Data home (default: FAWMF_BENCH_HOME or the user cache).")
-@click.option("--epochs", type=click.IntRange(1), help="convergence: epochs per learner (default 200); "
-              "communities: fixed epochs (default: a stored FAWMF tuning's best epoch, else 200).")
-@click.option("--every", type=click.IntRange(1), default=5, show_default=True,
-              help="convergence: evaluate on the test part every N epochs.")
-@click.option("--k-values", default="10,20,40,60,80,100", show_default=True, help="k-sweep: comma-separated K values.")
-@click.option("--device", default="cpu", show_default=True,
-              help="cpu (numba), cuda[:N], torch-cpu or auto (cuda when visible, else cpu): where methods with a "
-              "torch backend (fawmf's fbgd / bgd learners, exmf, wmf) fit and rank; off cpu it needs the gpu extra.")
-def run(datasets_: tuple[str, ...], methods: str, protocol: str, n_folds: int, seed: int, config_path: Path | None,
-        jobs: int, out: Path, no_tune: bool, force: bool, quiet: bool, home: Path | None, experiment: str,
-        epochs: int | None, every: int, k_values: str, device: str) -> None:
-    """Tune every method on fold 0's validation, then run all folds; print a Table-3-style summary.
+def _split_names(text: str) -> list[str]:
+    return [m.strip().lower() for m in text.split(",") if m.strip()]
 
-    With --experiment convergence | k-sweep | communities, run that figure experiment instead
-    (convergence and communities use the paper protocol's 80/20 split, k-sweep the cv
-    protocol's fold 0); draw the figures with `fawmf-bench report`.
-    """
-    from .data import load_dataset, resolve_name
+
+def _parse_methods(text: str, known, default: tuple[str, ...] | list[str], what: str = "known") -> list[str]:
+    """``all`` -> ``default``; else the comma-separated names, each checked against ``known``."""
+    chosen = list(default) if text == "all" else _split_names(text)
+    unknown = [m for m in chosen if m not in known]
+    if unknown or not chosen:
+        raise UsageProblem(f"unknown method(s) {', '.join(unknown) or '(none given)'}; {what}: {', '.join(known)}")
+    return chosen
+
+
+def run_options(command):
+    """The options ``run`` and ``plan`` share (what to run, where, and on what)."""
+    options = [
+        click.option("--dataset", "datasets_", multiple=True,
+                     help="Dataset name (repeat for several) [default: synthetic for table, ml-1m for the figures]."),
+        click.option("--methods", default="all", show_default=True,
+                     help="Comma-separated methods, or 'all' (k-sweep: 'all' means fawmf,eals,wmf; convergence: "
+                     "learners fbgd,bgd,uniform-1x,...,itempop-25x)."),
+        click.option("--protocol", type=click.Choice(PROTOCOL_CHOICES), default="cv", show_default=True,
+                     help="cv (k-fold) or paper (one random 80/20 split)."),
+        click.option("--folds", "n_folds", type=click.IntRange(2, 20), default=5, show_default=True),
+        click.option("--seed", type=int, default=0, show_default=True, help="Seed of the splits and of every model."),
+        click.option("--config", "config_path", type=click.Path(path_type=Path),
+                     help="Hyperparameter file (default: the packaged one)."),
+        click.option("--no-tune", is_flag=True, help="Use each method's fixed params instead of searching its grid."),
+        click.option("--force", is_flag=True, help="Recompute units even when stored."),
+        click.option("--out", type=click.Path(path_type=Path), default=DEFAULT_OUT, show_default=True,
+                     help="Results folder; the store lives in OUT/store (the repository's committed results: "
+                     "--out results)."),
+        click.option("--home", type=click.Path(path_type=Path),
+                     help="Data home (default: FAWMF_BENCH_HOME or the user cache)."),
+        click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
+                     help="Units run in parallel local processes."),
+        click.option("--scheduler", envvar="FAWMF_BENCH_SCHEDULER", metavar="ADDRESS",
+                     help="Run the units on the Dask scheduler at ADDRESS (e.g. tcp://head:8786; env "
+                     "FAWMF_BENCH_SCHEDULER); needs the `cluster` extra."),
+        click.option("--cluster", metavar="local:N",
+                     help="Run the units on a local Dask cluster of N worker processes (the `cluster` extra)."),
+        click.option("--quiet", is_flag=True, help="No progress display (same as `fawmf-bench -q`)."),
+        click.option("--device", default="cpu", show_default=True,
+                     help="cpu (numba), cuda[:N], torch-cpu or auto (cuda when visible, else cpu): where methods "
+                     "with a torch backend (fawmf's fbgd / bgd learners, exmf, wmf) fit and rank; off cpu it needs "
+                     "the gpu extra."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _bench_settings(ctx: click.Context, datasets_: tuple[str, ...], methods: str, protocol: str, n_folds: int,
+                    seed: int, config_path: Path | None, no_tune: bool, force: bool, home: Path | None, jobs: int,
+                    scheduler: str | None, cluster: str | None, quiet: bool, device: str):
+    """The run settings of a table run from the shared options (datasets checked, not loaded)."""
+    from .data import resolve_name
     from .experiments.config import ConfigError, load_config
-    from .experiments.runner import PROTOCOLS, RunFailed, RunSettings, run_benchmark
-    from .experiments.store import ResultStore
+    from .experiments.executors import parse_cluster
+    from .experiments.runner import RunSettings
     from .models import MODELS
-    from .report.tables import summary_table
 
-    if protocol not in PROTOCOLS:
-        raise UsageProblem(f"unknown protocol {protocol!r}; known: {', '.join(PROTOCOLS)}")
-    device = _resolve_device(device)
-    if experiment != "table" and device != "cpu":
-        raise UsageProblem("--device applies to --experiment table only; the figure experiments run on the CPU")
-    datasets_ = datasets_ or (("synthetic",) if experiment == "table" else ("ml-1m",))
-    if experiment != "table":
-        _run_figure_experiment(experiment, datasets_, methods, n_folds, seed, config_path, out, force, quiet, home,
-                               epochs, every, k_values)
-        return
     try:
         config = load_config(config_path)  # first: its plugins list may add methods
     except ConfigError as exc:
         raise UsageProblem(str(exc)) from exc
-    chosen = list(MODELS) if methods == "all" else [m.strip().lower() for m in methods.split(",") if m.strip()]
-    unknown = [m for m in chosen if m not in MODELS]
-    if unknown or not chosen:
-        raise UsageProblem(f"unknown method(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(MODELS)}")
-    names = _data_errors(lambda: [resolve_name(d) for d in datasets_])
+    chosen = _parse_methods(methods, MODELS, list(MODELS))
+    device = _resolve_device(device)
+    if scheduler and cluster:
+        raise UsageProblem("give either --scheduler (or FAWMF_BENCH_SCHEDULER) or --cluster, not both")
+    if cluster:
+        try:
+            parse_cluster(cluster)
+        except ValueError as exc:
+            raise UsageProblem(str(exc)) from exc
+    names = _data_errors(lambda: [resolve_name(d) for d in (datasets_ or ("synthetic",))])
     for name in names:  # devices named in the config file: check them too before any work
         for method in chosen:
             section = config.method(method, name)
             for value in {section.params.get("device", "cpu"), *section.grid.get("device", [])}:
                 _resolve_device(value)
-    for name in names:  # fail early, before any work, when a dataset is missing
-        _data_errors(lambda: load_dataset(name, home=home))
-    settings = RunSettings(datasets=names, methods=chosen, protocol=protocol, n_folds=n_folds, seed=seed,
-                           tune=not no_tune, jobs=jobs, force=force, quiet=quiet, config=config, data_home=home,
-                           device=device)
-    try:
-        records = run_benchmark(settings, ResultStore(out / "store"))
-    except RunFailed as exc:
-        raise click.ClickException(str(exc)) from exc
-    table = summary_table(records)
-    click.echo(table.to_string(index=False))
+    quiet = quiet or (ctx.obj or {}).get("verbosity", 0) < 0
+    if quiet:
+        _setup_logging(-1)
+    return RunSettings(datasets=names, methods=chosen, protocol=protocol, n_folds=n_folds, seed=seed,
+                       tune=not no_tune, jobs=jobs, force=force, quiet=quiet, config=config, data_home=home,
+                       scheduler=scheduler or None, cluster=cluster, device=device)
 
 
 def _resolve_device(name: str) -> str:
@@ -238,6 +293,115 @@ def _resolve_device(name: str) -> str:
         return resolve_device(name)
     except DeviceUnavailable as exc:
         raise UsageProblem(str(exc)) from exc
+
+
+@cli.command()
+@click.option("--experiment", type=click.Choice(["table", "convergence", "k-sweep", "communities"]), default="table",
+              show_default=True, help="table: tune + all folds (Table 3); convergence / k-sweep / communities: "
+              "Figures 4 / 5 / 6 (stored under OUT/store/<dataset>/<experiment>/).")
+@run_options
+@click.option("--epochs", type=click.IntRange(1), help="convergence: epochs per learner (default 200); "
+              "communities: fixed epochs (default: a stored FAWMF tuning's best epoch, else 200).")
+@click.option("--every", type=click.IntRange(1), default=5, show_default=True,
+              help="convergence: evaluate on the test part every N epochs.")
+@click.option("--k-values", default="10,20,40,60,80,100", show_default=True, help="k-sweep: comma-separated K values.")
+@click.pass_context
+def run(ctx: click.Context, experiment: str, epochs: int | None, every: int, k_values: str, **options) -> None:
+    """Tune every method on fold 0's validation, then run all folds; print a Table-3-style summary.
+
+    With --experiment convergence | k-sweep | communities, run that figure experiment instead
+    (convergence and communities use the paper protocol's 80/20 split, k-sweep the cv
+    protocol's fold 0); draw the figures with `fawmf-bench report`.
+    """
+    from .data import load_dataset
+    from .experiments.executors import ExecutorError
+    from .experiments.runner import RunFailed, run_benchmark
+    from .experiments.store import ResultStore
+    from .report.tables import summary_table
+
+    out = options["out"]
+    if experiment != "table" and options["device"] != "cpu":
+        raise UsageProblem("--device applies to --experiment table only; the figure experiments run on the CPU")
+    if experiment != "table":
+        o = options
+        _run_figure_experiment(experiment, o["datasets_"] or ("ml-1m",), o["methods"], o["n_folds"], o["seed"],
+                               o["config_path"], out, o["force"], o["quiet"] or (ctx.obj or {}).get("verbosity", 0) < 0,
+                               o["home"], epochs, every, k_values)
+        return
+    settings = _bench_settings(ctx, **_shared(options))
+    for name in settings.datasets:  # fail early, before any work, when a dataset is missing
+        _data_errors(lambda: load_dataset(name, home=settings.data_home))
+    _log_to_store(out / "store")
+    try:
+        records = run_benchmark(settings, ResultStore(out / "store"))
+    except ExecutorError as exc:
+        raise UsageProblem(str(exc)) from exc
+    except RunFailed as exc:
+        raise click.ClickException(str(exc)) from exc
+    table = summary_table(records)
+    click.echo(table.to_string(index=False))
+
+
+def _shared(options: dict) -> dict:
+    """The shared options that describe a table run (``out`` aside)."""
+    return {k: v for k, v in options.items() if k != "out"}
+
+
+@cli.command()
+@run_options
+@click.option("--workers", type=click.IntRange(1), multiple=True,
+              help="Project the wall time on N single-threaded workers (repeat for several) "
+              "[default: --jobs, or the --cluster size].")
+@click.option("--no-estimate", is_flag=True, help="List the units only (no calibration, no cost).")
+@click.option("--recalibrate", is_flag=True, help="Time the methods again instead of using this machine's cache.")
+@click.option("--units/--no-units", "list_units", default=True, show_default=True,
+              help="List every unit (to run, stored, after tuning) before the summary.")
+@click.pass_context
+def plan(ctx: click.Context, workers: tuple[int, ...], no_estimate: bool, recalibrate: bool, list_units: bool,
+         **options) -> None:
+    """What `run` (same options) would execute, what is stored, and what it would cost.
+
+    Costs are single-thread CPU-seconds from a cost model calibrated on this machine (a few
+    timed epochs of each method on a sample of the dataset, scaled by the paper's Table-2
+    complexity terms; cached under DATA_HOME/costmodel). Tuning units may stop early, so
+    their cost (and that of finals not yet tuned) is an upper bound.
+    """
+    from .data import data_home, load_dataset
+    from .experiments import plan as planning
+    from .experiments.costmodel import CostModel
+    from .experiments.executors import parse_cluster
+    from .experiments.store import ResultStore
+
+    settings = _bench_settings(ctx, **_shared(options))
+    planned = planning.plan_units(settings, ResultStore(options["out"] / "store"))
+    if not no_estimate:
+        model = CostModel(data_home(settings.data_home) / "costmodel", recalibrate=recalibrate)
+        planned = _data_errors(lambda: planning.estimate(
+            planned, model, lambda name: load_dataset(name, home=settings.data_home)))
+    if list_units:
+        for item in planned:
+            cost = f"{item.seconds:10.1f} s" if item.seconds is not None else ""
+            params = ",".join(f"{k}={v}" for k, v in item.unit.params) if item.status != planning.AFTER_TUNING else "?"
+            click.echo(f"{item.status:<12} {item.label:<44} {cost}  {params}")
+    table = planning.summary(planned)
+    if table.empty:
+        click.echo("nothing to plan")
+        return
+    if no_estimate:
+        table = table.drop(columns=["tune CPU-s", "folds CPU-s"])
+    click.echo(table.to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
+    counts = {s: sum(p.status == s for p in planned) for s in (planning.RUN, planning.STORED, planning.AFTER_TUNING)}
+    click.echo(f"units: {counts[planning.RUN]} to run, {counts[planning.STORED]} stored, "
+               f"{counts[planning.AFTER_TUNING]} final(s) decided after tuning")
+    if no_estimate:
+        return
+    total = sum(p.seconds or 0.0 for p in planned)
+    click.echo(f"total: {total:,.0f} CPU-s = {total / 3600:,.2f} CPU-hours (single-thread; tuning may stop early: "
+               "an upper bound)")
+    default = parse_cluster(settings.cluster) if settings.cluster else settings.jobs
+    for n in workers or (default,):
+        wall = planning.projected_wall_seconds(planned, n)
+        click.echo(f"projected wall time on {n} worker(s): {wall / 3600:,.2f} h")
 
 
 def _run_figure_experiment(experiment: str, datasets_: tuple[str, ...], methods: str, n_folds: int, seed: int,
@@ -253,10 +417,9 @@ def _run_figure_experiment(experiment: str, datasets_: tuple[str, ...], methods:
         config = load_config(config_path)
     except ConfigError as exc:
         raise UsageProblem(str(exc)) from exc
-    chosen = fx.K_METHODS if methods == "all" else tuple(m.strip().lower() for m in methods.split(",") if m.strip())
-    unknown = [m for m in chosen if m not in MODELS]
-    if experiment == "k-sweep" and (unknown or not chosen):  # convergence: --methods names learners
-        raise UsageProblem(f"unknown method(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(MODELS)}")
+    # k-sweep: --methods names models; convergence: learners (checked by learners_by_label)
+    chosen = (tuple(_parse_methods(methods, MODELS, fx.K_METHODS)) if experiment == "k-sweep"
+              else fx.K_METHODS if methods == "all" else tuple(_split_names(methods)))
     try:
         ks = tuple(int(k) for k in k_values.split(",") if k.strip())
     except ValueError:
@@ -347,10 +510,7 @@ def regress(update: bool, variation_seeds: int, methods: str, config_path: Path 
         config = rg.load_suite_config(config_path)
     except ConfigError as exc:
         raise UsageProblem(str(exc)) from exc
-    chosen = list(config.methods.methods) if methods == "all" else [m.strip().lower() for m in methods.split(",") if m.strip()]
-    unknown = [m for m in chosen if m not in config.methods.methods]
-    if unknown or not chosen:
-        raise UsageProblem(f"unknown method(s) {', '.join(unknown) or '(none given)'}; in the suite: {', '.join(config.methods.methods)}")
+    chosen = _parse_methods(methods, config.methods.methods, list(config.methods.methods), what="in the suite")
     if update and methods != "all":
         raise UsageProblem("--update refreshes every method; drop --methods")
     folder = references or rg.DEFAULT_REFERENCES

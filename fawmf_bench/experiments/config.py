@@ -3,8 +3,10 @@ method's fixed parameters, its tuning grid and per-dataset overrides.
 
 File layout::
 
-    monitor: {metric: pre@5, every: 5, patience: 4}
+    monitor: {metric: pre@5, every: 5, patience: 4}   # max_users: N samples validation users
     plugins: [my_models, ./ease.py]       # optional: local modules whose Recommenders join the registry
+    datasets:
+      <dataset>: {monitor: {max_users: 20000}}   # per-dataset monitor overrides (large datasets)
     methods:
       <method>:
         monitor: {every: 25}              # optional override of the monitor settings
@@ -49,11 +51,14 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class MonitorConfig:
     """Early stopping on validation: evaluate ``metric`` every ``every`` epochs, stop after
-    ``patience`` evaluations without a gain."""
+    ``patience`` evaluations without improvement. ``max_users``: evaluate only a fixed,
+    seeded random sample of that many validation users during training (None: all users);
+    a tuning unit's reported validation metrics and every test evaluation rank every user."""
 
     metric: str = field(default="pre@5", metadata={"choices": tuple(metric_names(MONITOR_CUTOFFS))})
     every: int = field(default=5, metadata={"min": 1})
     patience: int = field(default=4, metadata={"min": 1})
+    max_users: int | None = field(default=None, metadata={"min": 1})
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,7 @@ class BenchConfig:
     monitor: MonitorConfig
     methods: dict[str, dict[str, Any]]
     convergence: ConvergenceConfig = field(default_factory=ConvergenceConfig)
+    dataset_monitors: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def method(self, method: str, dataset: str) -> MethodConfig:
         if method in self.methods:
@@ -113,7 +119,8 @@ class BenchConfig:
         override = (section.get("datasets") or {}).get(dataset) or {}
         params.update(override.get("params") or {})
         grid.update(override.get("grid") or {})
-        monitor = {**vars(self.monitor), **(section.get("monitor") or {}), **(override.get("monitor") or {})}
+        monitor = {**vars(self.monitor), **self.dataset_monitors.get(dataset, {}), **(section.get("monitor") or {}),
+                   **(override.get("monitor") or {})}
         return MethodConfig(method, params, grid, MonitorConfig(**monitor))
 
 
@@ -134,10 +141,10 @@ def load_config(path: str | Path | None = None) -> BenchConfig:
         raise ConfigError(f"{source}: not valid YAML: {err}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping at the top level")
-    unknown_top = sorted(set(raw) - {"monitor", "methods", "experiments", "plugins"})
+    unknown_top = sorted(set(raw) - {"monitor", "methods", "experiments", "plugins", "datasets"})
     if unknown_top:
         raise ConfigError(f"{source}: unknown top-level key(s) {unknown_top}; "
-                          "allowed: ['experiments', 'methods', 'monitor', 'plugins']")
+                          "allowed: ['datasets', 'experiments', 'methods', 'monitor', 'plugins']")
     plugins = raw.get("plugins") or []
     if not isinstance(plugins, list) or not all(isinstance(p, str) for p in plugins):
         raise ConfigError(f"{source}: plugins: expected a list of module names or .py paths")
@@ -151,7 +158,17 @@ def load_config(path: str | Path | None = None) -> BenchConfig:
         raise ConfigError(f"{source}: methods: expected a mapping of method name to section, got {methods!r}")
     for method, section in methods.items():
         check_method_section(source, method, section or {})
-    return BenchConfig(source, monitor, methods, _convergence_config(source, raw.get("experiments") or {}))
+    dataset_monitors = {}
+    datasets = raw.get("datasets") or {}
+    if not isinstance(datasets, dict):
+        raise ConfigError(f"{source}: datasets: expected a mapping of dataset name to {{monitor: ...}}, got {datasets!r}")
+    for dataset, section in datasets.items():
+        section = section or {}
+        if not isinstance(section, dict) or set(section) - {"monitor"}:
+            raise ConfigError(f"{source}: datasets.{dataset}: expected a mapping with only 'monitor'")
+        dataset_monitors[str(dataset)] = check_monitor(source, f"datasets.{dataset}.monitor", section.get("monitor"))
+    return BenchConfig(source, monitor, methods, _convergence_config(source, raw.get("experiments") or {}),
+                       dataset_monitors)
 
 
 def _convergence_config(source: str, experiments: Any) -> ConvergenceConfig:

@@ -7,22 +7,28 @@
    and the whole grid's scores are written to ``selection.json``.
 3. One ``final`` unit per fold refits on the whole training fold and evaluates on its test fold.
 
-Units run in-process (``jobs=1``) or in a pool of ``jobs`` processes, with numba and BLAS
-threads set to ``cores // jobs`` in each so the machine is not oversubscribed. Completed units
-are read back from the :class:`~fawmf_bench.experiments.store.ResultStore` and never
-recomputed unless ``force``.
+Pipelining: a method's final units are submitted as soon as *its own* tuning grid is complete,
+and they take priority over the tuning units still waiting, so a run's critical path is about
+(slowest grid point) + (slowest fold) rather than the sum of the stages.
+
+Units run through an :mod:`~fawmf_bench.experiments.executors` executor: in-process
+(``jobs=1``), a pool of ``jobs`` processes, or a Dask cluster (``scheduler`` / ``cluster``).
+Completed units are read back from the :class:`~fawmf_bench.experiments.store.ResultStore` and
+never recomputed unless ``force``. Each finished unit is logged with its wall time (logger
+``fawmf_bench.experiments.runner``); a tqdm bar is shown instead when stderr is a terminal.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import json
-import os
+import logging
 import sys
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import time
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from tqdm.auto import tqdm
 
@@ -33,9 +39,13 @@ from ..data import load_dataset
 from ..data.splitting import PROTOCOLS
 from ..models import model_class
 from .config import BenchConfig, load_config
+from .executors import Executor, make_executor
 from .store import ResultStore
 from .units import Unit, execute_unit, make_unit
 
+TUNE_PRIORITY, FINAL_PRIORITY = 0, 1
+
+log = logging.getLogger(__name__)
 
 
 class RunFailed(RuntimeError):
@@ -56,50 +66,37 @@ class RunSettings:
     folds: list[int] | None = None  # restrict the final stage to these folds
     config: BenchConfig = field(default_factory=load_config)
     data_home: Path | None = None
+    scheduler: str | None = None  # address of a running Dask scheduler
+    cluster: str | None = None  # "local:N": a LocalCluster of N worker processes
     device: str = "cpu"  # resolved device for methods with a torch backend ("cpu": numba)
 
+    @property
+    def folds_run(self) -> int:
+        return 1 if self.protocol == "paper" else self.n_folds
 
-def run_benchmark(settings: RunSettings, store: ResultStore) -> list[dict[str, Any]]:
-    """Run tuning and final units for every dataset and method; returns the final records."""
+
+def dataset_checksums(settings: RunSettings) -> dict[str, str]:
+    """Each dataset's content checksum (after preprocessing): units carry it, so a record
+    computed on other data is recomputed instead of reused."""
+    return {dataset: load_dataset(dataset, home=settings.data_home).checksum for dataset in settings.datasets}
+
+
+def tune_units(settings: RunSettings, checksums: dict[str, str] | None = None) -> dict[tuple[str, str], list[Unit]]:
+    """Every (dataset, method)'s tuning units, in grid order."""
     if settings.protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {settings.protocol!r}; known: {', '.join(PROTOCOLS)}")
-    prefer_workqueue_layer()
-    n_folds = 1 if settings.protocol == "paper" else settings.n_folds
-    common = dict(protocol=settings.protocol, n_folds=n_folds, seed=settings.seed)
-    for folder in (store.root, resolve_data_home(settings.data_home) / "splits"):
-        remove_stale_temps(folder)  # left by writers killed mid-write
-    tune_units: dict[tuple[str, str], list[Unit]] = {}
-    monitors = {}
-    checksums = {}
+    checksums = dataset_checksums(settings) if checksums is None else checksums
+    common = dict(protocol=settings.protocol, n_folds=settings.folds_run, seed=settings.seed)
+    units = {}
     for dataset in settings.datasets:
-        # units carry the data's checksum: a record computed on other data is recomputed
-        checksums[dataset] = load_dataset(dataset, home=settings.data_home).checksum
         for method in settings.methods:
             method_config = settings.config.method(method, dataset)
-            monitors[dataset, method] = method_config.monitor
-            tune_units[dataset, method] = [
+            units[dataset, method] = [
                 make_unit(dataset, method, _on_device(method, p, settings.device), 0, "tune",
                           monitor=method_config.monitor, dataset_checksum=checksums[dataset], **common)
                 for p in method_config.grid_points(settings.tune)
             ]
-
-    with _Executor(settings, store) as executor:
-        executor.run([u for units in tune_units.values() for u in units], "tuning")
-        finals = []
-        for (dataset, method), units in tune_units.items():
-            if not all(store.has(u) for u in units):
-                continue  # its tuning failed; reported by the executor
-            monitor = monitors[dataset, method]
-            chosen = select_best(store, units, monitor.metric)
-            folds = settings.folds if settings.folds is not None else range(n_folds)
-            finals += [make_unit(dataset, method, chosen, fold, "final", monitor=monitor,
-                                 dataset_checksum=checksums[dataset], **common) for fold in folds]
-        executor.run(finals, "folds")
-        failures = executor.failures
-    if failures:
-        lines = "\n".join(f"  {label}: {error}" for label, error in failures)
-        raise RunFailed(f"{len(failures)} unit(s) failed (completed units are stored; rerun to resume):\n{lines}")
-    return [store.load(u) for u in finals]
+    return units
 
 
 def _on_device(method: str, params: dict[str, Any], device: str) -> dict[str, Any]:
@@ -110,11 +107,126 @@ def _on_device(method: str, params: dict[str, Any], device: str) -> dict[str, An
     return {**params, "device": device}
 
 
-def select_best(store: ResultStore, units: list[Unit], metric: str) -> dict[str, Any]:
+def final_units(settings: RunSettings, chosen: dict[str, Any], tuned: list[Unit]) -> list[Unit]:
+    """The final (test-fold) units for the hyperparameters ``chosen`` from ``tuned``."""
+    first = tuned[0]
+    folds = settings.folds if settings.folds is not None else range(settings.folds_run)
+    return [make_unit(first.dataset, first.method, chosen, fold, "final", monitor=first.monitor,
+                      protocol=first.protocol, n_folds=first.n_folds, seed=first.seed,
+                      dataset_checksum=first.dataset_checksum) for fold in folds]
+
+
+def pending(settings: RunSettings, units: list[Unit], store: ResultStore) -> list[Unit]:
+    """The units a run computes (all of them with ``force``)."""
+    return list(units) if settings.force else [u for u in units if not store.has(u)]
+
+
+def run_benchmark(settings: RunSettings, store: ResultStore, executor: Executor | None = None) -> list[dict[str, Any]]:
+    """Run tuning and final units for every dataset and method; returns the final records."""
+    prefer_workqueue_layer()
+    tuning = tune_units(settings)
+    store.root.mkdir(parents=True, exist_ok=True)
+    for folder in (store.root, resolve_data_home(settings.data_home) / "splits"):
+        remove_stale_temps(folder)  # left by writers killed mid-write
+    if executor is None:
+        home_path = resolve_data_home(settings.data_home).resolve()
+        home_path.mkdir(parents=True, exist_ok=True)
+        home = str(home_path)
+        executor = make_executor(run_and_store, (str(store.root.resolve()), home, settings.force), jobs=settings.jobs,
+                                 scheduler=settings.scheduler, cluster=settings.cluster,
+                                 shared_paths=(str(store.root.resolve()), home))
+    with executor:
+        log.info("running on %s; store %s", executor.description, store.root)
+        finals, failures = _Pipeline(settings, store, executor, tuning).run()
+    if failures:
+        lines = "\n".join(f"  {label}: {error}" for label, error in failures)
+        raise RunFailed(f"{len(failures)} unit(s) failed (completed units are stored; rerun to resume):\n{lines}")
+    return [store.load(u) for u in finals]
+
+
+class _Pipeline:
+    """Submits units as they become ready, highest priority first, and collects completions."""
+
+    def __init__(self, settings: RunSettings, store: ResultStore, executor: Executor,
+                 tuning: dict[tuple[str, str], list[Unit]]) -> None:
+        self.settings, self.store, self.executor, self.tuning = settings, store, executor, tuning
+        self.ready: list[tuple[int, int, Unit]] = []  # heap of (-priority, order, unit)
+        self.order = itertools.count()
+        self.remaining: dict[tuple[str, str], int] = {}
+        self.failed: set[tuple[str, str]] = set()
+        self.failures: list[tuple[str, str]] = []
+        self.finals: list[Unit] = []
+        self.in_flight = self.done = self.total = 0
+        show_bar = not settings.quiet and sys.stderr.isatty()
+        self.bar = tqdm(total=0, unit="unit", desc="units", disable=not show_bar)
+        self.started = time.perf_counter()
+
+    def _enqueue(self, units: list[Unit], priority: int) -> None:
+        todo = pending(self.settings, units, self.store)
+        self.total += len(units)
+        self.done += len(units) - len(todo)
+        self.bar.total = self.total
+        self.bar.update(len(units) - len(todo))
+        for unit in todo:
+            heapq.heappush(self.ready, (-priority, next(self.order), unit))
+
+    def _release_finals(self, key: tuple[str, str]) -> None:
+        units = self.tuning[key]
+        if key in self.failed:
+            return  # its tuning failed; reported with the failures
+        monitor = units[0].monitor
+        finals = final_units(self.settings, select_best(self.store, units, monitor.metric), units)
+        self.finals += finals
+        self._enqueue(finals, FINAL_PRIORITY)
+
+    def run(self) -> tuple[list[Unit], list[tuple[str, str]]]:
+        try:
+            for key, units in self.tuning.items():
+                self.remaining[key] = len(pending(self.settings, units, self.store))
+                self._enqueue(units, TUNE_PRIORITY)
+            for key, count in self.remaining.items():
+                if count == 0:
+                    self._release_finals(key)
+            while True:
+                while self.ready and self.in_flight < self.executor.slots:
+                    priority, _, unit = heapq.heappop(self.ready)
+                    log.debug("submit %s", unit.label)
+                    self.executor.submit(unit, -priority)
+                    self.in_flight += 1
+                if not self.in_flight:
+                    break
+                self._collect(self.executor.next_completed())
+                self.in_flight -= 1
+        finally:
+            self.bar.close()
+        return self.finals, self.failures
+
+    def _collect(self, completion) -> None:
+        unit = completion.unit
+        key = (unit.dataset, unit.method)
+        self.done += 1
+        self.bar.set_postfix_str(unit.label)
+        self.bar.update()
+        elapsed = time.perf_counter() - self.started
+        if completion.error is not None:
+            self.failures.append((unit.label, completion.error))
+            self.failed.add(key)
+            log.warning("[%7.0f s] %d/%d FAILED %s after %.1f s: %s", elapsed, self.done, self.total, unit.label,
+                        completion.seconds, completion.error)
+        else:
+            log.info("[%7.0f s] %d/%d done %s in %.1f s", elapsed, self.done, self.total, unit.label,
+                     completion.seconds, extra={"progress": True})
+        if unit.stage == "tune":
+            self.remaining[key] -= 1
+            if self.remaining[key] == 0:
+                self._release_finals(key)
+
+
+def choose_best(store: ResultStore, units: list[Unit], metric: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Best grid point on validation, with its epochs and scoring fixed for the final fits.
 
-    Writes ``selection.json`` beside the method's records (the whole grid's scores and the
-    checksum of the data it was made on, so it is never applied to other data).
+    Returns the chosen hyperparameters and the selection (the whole grid's scores and the
+    checksum of the data it was made on, so it is never applied to other data); writes nothing.
     """
     records = [store.load(u) for u in units]
     best = max(range(len(units)), key=lambda i: (records[i]["metrics"][metric], -i))
@@ -135,62 +247,16 @@ def select_best(store: ResultStore, units: list[Unit], metric: str) -> dict[str,
             for u, r in zip(units, records)
         ],
     }
-    path = store._stem(units[best]).parent / "selection.json"
+    return chosen, selection
+
+
+def select_best(store: ResultStore, units: list[Unit], metric: str) -> dict[str, Any]:
+    """:func:`choose_best`, writing ``selection.json`` beside the method's records."""
+    chosen, selection = choose_best(store, units, metric)
+    path = store._stem(units[0]).parent / "selection.json"
     text = json.dumps(selection, indent=1, sort_keys=True, default=json_default)
     atomic_write(path, text.encode())
     return chosen
-
-
-class _Executor:
-    """Runs units in-process or in a process pool, skipping stored ones, with a progress bar."""
-
-    def __init__(self, settings: RunSettings, store: ResultStore) -> None:
-        self.settings = settings
-        self.store = store
-        self.failures: list[tuple[str, str]] = []
-        self.pool: ProcessPoolExecutor | None = None
-
-    def __enter__(self) -> "_Executor":
-        jobs = max(1, self.settings.jobs)
-        if jobs > 1:
-            threads = max(1, (os.cpu_count() or 1) // jobs)
-            self.pool = ProcessPoolExecutor(
-                jobs, mp_context=get_context("spawn"), initializer=_limit_threads, initargs=(threads,)
-            )
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-
-    def run(self, units: Iterable[Unit], stage: str) -> None:
-        units = list(units)
-        todo = units if self.settings.force else [u for u in units if not self.store.has(u)]
-        quiet = self.settings.quiet or not sys.stderr.isatty()
-        bar = tqdm(total=len(units), initial=len(units) - len(todo), desc=stage, unit="unit", disable=quiet)
-        args = (str(self.store.root), self.settings.data_home, self.settings.force)
-        try:
-            if self.pool is None:
-                for unit in todo:
-                    bar.set_postfix_str(unit.label)
-                    self._collect(unit, lambda: run_and_store(unit, *args))
-                    bar.update()
-            else:
-                futures = {self.pool.submit(run_and_store, unit, *args): unit for unit in todo}
-                for future in as_completed(futures):
-                    self._collect(futures[future], future.result)
-                    bar.set_postfix_str(futures[future].label)
-                    bar.update()
-        finally:
-            bar.close()
-
-    def _collect(self, unit: Unit, result) -> None:
-        try:
-            result()
-        except KeyboardInterrupt:
-            raise
-        except Exception as error:  # noqa: BLE001 - reported together at the end of the run
-            self.failures.append((unit.label, f"{type(error).__name__}: {error}"))
 
 
 def run_and_store(unit: Unit, store_root: str, data_home: Path | None, force: bool) -> str:
@@ -203,11 +269,3 @@ def run_and_store(unit: Unit, store_root: str, data_home: Path | None, force: bo
         if force or not store.has(unit, repair=True):
             store.save(unit, execute_unit(unit, data_home))
     return unit.key
-
-
-def _limit_threads(threads: int) -> None:
-    import numba
-    from threadpoolctl import threadpool_limits
-
-    numba.set_num_threads(threads)
-    threadpool_limits(threads)

@@ -60,10 +60,13 @@ class Unit:
         return dict(self.params)
 
     def describe(self) -> dict[str, Any]:
-        """Everything that defines the unit's computation (what its key hashes)."""
+        """Everything that defines the unit. A monitor setting at its default that older
+        records predate (``max_users``) is left out, so their keys stay valid."""
         data = asdict(self)
         data.pop("dataset_checksum")
         data["params"] = self.param_dict
+        if data["monitor"]["max_users"] is None:
+            del data["monitor"]["max_users"]
         return data
 
     @property
@@ -120,7 +123,7 @@ def execute_unit(unit: Unit, data_home: Path | None = None) -> dict[str, Any]:
     cutoffs = unit.cutoffs
     if unit.stage == "tune":
         train, held_out = split.fit_train, split.validation
-        monitor = _validation_monitor(split, unit.monitor, cutoffs)
+        monitor = _validation_monitor(split, unit.monitor, cutoffs, monitor_users(split, unit))
     else:
         train, held_out, monitor = split.train, split.test, None
     with _single_thread_if(model.lock_free):
@@ -163,8 +166,21 @@ def _scorer(model):
     return Scorer(model, getattr(model, "scoring_", None))
 
 
-def _validation_monitor(split: Split, monitor: MonitorConfig, cutoffs: tuple[int, ...]) -> FitMonitor:
+def monitor_users(split: Split, unit: Unit) -> np.ndarray | None:
+    """The validation users the early-stopping monitor ranks: None (every user) unless
+    ``monitor.max_users`` is set and smaller than their number, then a sorted random sample
+    drawn from (seed, fold) only, the same for every method and grid point."""
+    limit = unit.monitor.max_users
+    candidates = np.flatnonzero(np.diff(split.validation.indptr) > 0)
+    if limit is None or len(candidates) <= limit:
+        return None
+    rng = np.random.default_rng(np.random.SeedSequence([unit.seed, unit.fold, zlib.crc32(b"monitor-users")]))
+    return np.sort(rng.choice(candidates, size=limit, replace=False))
+
+
+def _validation_monitor(split: Split, monitor: MonitorConfig, cutoffs: tuple[int, ...],
+                        users: np.ndarray | None = None) -> FitMonitor:
     def on_validation(score_fn):
-        return evaluate(score_fn, split.fit_train, split.validation, cutoffs=cutoffs).means
+        return evaluate(score_fn, split.fit_train, split.validation, cutoffs=cutoffs, users=users).means
 
     return FitMonitor(on_validation, metric=monitor.metric, every=monitor.every, patience=monitor.patience)

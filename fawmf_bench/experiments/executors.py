@@ -1,0 +1,375 @@
+"""Where units run: in this process, in a local process pool, or on a Dask cluster.
+
+Every executor has the same small interface (:class:`Executor`): ``submit`` a unit with a
+priority, ``next_completed`` blocks until one finishes and returns a :class:`Completion`, and
+``slots`` says how many units the runner keeps in flight (the runner holds the rest in its own
+priority queue, so a method's final folds overtake other methods' tuning; see ``runner``).
+
+A unit's task is a module-level function ``task(unit, *args) -> None`` that computes the unit
+and writes it to the store itself: results travel through the store (a shared filesystem on a
+cluster), never through the client's memory, and workers load the dataset themselves.
+
+- :class:`InProcessExecutor`: one unit at a time, in submission (priority) order.
+- :class:`PoolExecutor`: ``jobs`` spawned processes; each limits numba and BLAS to
+  ``cores // jobs`` threads and exits when its parent dies (``kill -9`` of the run leaves no
+  orphans): ``PR_SET_PDEATHSIG`` on Linux plus a thread that watches ``os.getppid()``.
+- :class:`DaskExecutor`: a ``distributed.Client`` on an existing scheduler (``--scheduler``)
+  or on a ``LocalCluster`` of N single-threaded worker processes (``--cluster local:N``). A
+  worker that dies mid-unit is replaced and its task rescheduled by Dask (at most
+  ``allowed-failures`` times); exceptions are not retried (they would fail again).
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+import os
+import signal
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from multiprocessing import get_context
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:  # workers import this module before their parent-death guard: keep it light
+    from .units import Unit
+
+log = logging.getLogger(__name__)
+
+CLUSTER_EXTRA = 'pip install "fawmf-bench[cluster]"'
+#: test hook: "<unit label>=<marker file>" makes a Dask worker SIGKILL itself on that unit's
+#: first attempt (the marker file records that it did), to exercise rescheduling.
+FAULT_ENV = "FAWMF_BENCH_FAULT_KILL_WORKER"
+ALLOWED_FAILURES = 3
+
+Task = Callable[..., Any]
+
+
+class ExecutorError(RuntimeError):
+    """The executor cannot start (no Dask, unreachable scheduler, store not visible)."""
+
+
+@dataclass(frozen=True)
+class Completion:
+    unit: Unit
+    seconds: float  # wall time of the unit's task on its worker (0 when it failed elsewhere)
+    error: str | None = None
+
+
+class Executor(abc.ABC):
+    """Runs units; see the module docstring."""
+
+    slots: int = 1
+    description: str = ""
+
+    def __enter__(self) -> "Executor":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:  # noqa: B027 - optional
+        """Release workers (the default holds none)."""
+
+    @abc.abstractmethod
+    def submit(self, unit: Unit, priority: int = 0) -> None:
+        """Queue ``unit``; a higher ``priority`` runs first where the executor can choose."""
+
+    @abc.abstractmethod
+    def next_completed(self) -> Completion:
+        """Block until a submitted unit finishes (successfully or not)."""
+
+
+def _error_text(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+class InProcessExecutor(Executor):
+    """Runs each unit in this process when the runner asks for the next completion."""
+
+    slots = 1
+    description = "this process"
+
+    def __init__(self, task: Task, args: tuple[Any, ...]) -> None:
+        self.task, self.args = task, args
+        self.queue: deque[Unit] = deque()
+
+    def submit(self, unit: Unit, priority: int = 0) -> None:
+        self.queue.append(unit)
+
+    def next_completed(self) -> Completion:
+        unit = self.queue.popleft()
+        start = time.perf_counter()
+        try:
+            self.task(unit, *self.args)
+        except KeyboardInterrupt:
+            raise
+        except Exception as error:  # noqa: BLE001 - reported together at the end of the run
+            return Completion(unit, time.perf_counter() - start, _error_text(error))
+        return Completion(unit, time.perf_counter() - start)
+
+
+class PoolExecutor(Executor):
+    """``jobs`` spawned worker processes with ``cores // jobs`` numba/BLAS threads each."""
+
+    def __init__(self, task: Task, args: tuple[Any, ...], jobs: int) -> None:
+        self.task, self.args, self.slots = task, args, jobs
+        threads = max(1, (os.cpu_count() or 1) // jobs)
+        self.description = f"a pool of {jobs} processes ({threads} thread(s) each)"
+        self.pool = ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_pool_worker_setup,
+                                        initargs=(threads, os.getpid()))
+        self.futures: dict[Future, tuple[Unit, float]] = {}
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, unit: Unit, priority: int = 0) -> None:
+        self.futures[self.pool.submit(timed, self.task, unit, self.args)] = (unit, time.perf_counter())
+
+    def next_completed(self) -> Completion:
+        done, _ = wait(list(self.futures), return_when=FIRST_COMPLETED)
+        future = next(iter(done))
+        unit, start = self.futures.pop(future)
+        error = future.exception()
+        if error is not None:
+            return Completion(unit, time.perf_counter() - start, _error_text(error))
+        return Completion(unit, future.result())
+
+
+def timed(task: Task, unit: Unit, args: tuple[Any, ...]) -> float:
+    """Run ``task(unit, *args)``; returns its wall seconds."""
+    start = time.perf_counter()
+    task(unit, *args)
+    return time.perf_counter() - start
+
+
+def limit_threads(threads: int) -> None:
+    """numba and BLAS threads of the calling process (numba: of the calling thread)."""
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    threadpool_limits(threads)
+
+
+def _pool_worker_setup(threads: int, parent: int) -> None:
+    die_with_parent(parent)
+    limit_threads(threads)
+
+
+def die_with_parent(parent: int, poll_seconds: float = 1.0) -> None:
+    """Exit this process when its parent ``parent`` (a pid) dies, even by SIGKILL.
+
+    Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)``; everywhere: a daemon thread polling
+    ``os.getppid()`` (the parent's death reparents us). The pid comes from the parent itself:
+    a worker still importing when its parent is killed is already reparented when this runs.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+    if os.getppid() != parent:
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_seconds)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="fawmf-bench-parent-watch", daemon=True).start()
+
+
+# --------------------------------------------------------------------------------- Dask
+
+
+def _import_distributed():
+    try:
+        import distributed
+    except ImportError:
+        raise ExecutorError(f"Dask is not installed; {CLUSTER_EXTRA}") from None
+    return distributed
+
+
+def dask_task(task: Task, unit: Unit, args: tuple[Any, ...], threads: int | dict[str, int]) -> float:
+    """Run ``task(unit, *args)`` on a Dask worker with its thread limits (and the test hook).
+
+    ``threads``: numba/BLAS threads per unit, or a mapping host -> threads (a host missing
+    from it, one that joined later, gives each of its worker's threads an equal share)."""
+    fault = os.environ.get(FAULT_ENV)
+    if fault:
+        label, _, marker = fault.partition("=")
+        if unit.label == label and not os.path.exists(marker):
+            open(marker, "w").close()
+            os.kill(os.getpid(), signal.SIGKILL)
+    if isinstance(threads, dict):
+        from distributed import get_worker
+
+        worker = get_worker()
+        host = worker.address.rsplit(":", 1)[0]
+        threads = threads.get(host) or max(1, (os.cpu_count() or 1) // max(1, worker.state.nthreads))
+    limit_threads(threads)
+    return timed(task, unit, args)
+
+
+def check_worker_paths(paths: list[str]) -> str | None:
+    """On a worker: None when every path is a writable folder here, else what is wrong."""
+    for path in paths:
+        if not os.path.isdir(path):
+            return f"{path} does not exist"
+        try:
+            with tempfile.TemporaryFile(dir=path):
+                pass
+        except OSError as error:
+            return f"{path} is not writable ({error.strerror})"
+    return None
+
+
+def peak_memory_bytes() -> int:
+    """Peak resident memory of the calling process (Linux reports kilobytes)."""
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
+
+
+class DaskExecutor(Executor):
+    """Units as Dask tasks on ``address`` (a running scheduler) or on a new LocalCluster."""
+
+    def __init__(self, task: Task, args: tuple[Any, ...], *, address: str | None = None,
+                 local_workers: int | None = None, shared_paths: tuple[str, ...] = (),
+                 connect_timeout: float = 5.0) -> None:
+        distributed = _import_distributed()
+        import dask
+
+        self.task, self.args = task, args
+        self.cluster = None
+        self._config = dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES})
+        self._config.__enter__()
+        try:
+            if address is None:
+                workers = local_workers or 1
+                self.threads: int | dict[str, int] = max(1, (os.cpu_count() or 1) // workers)
+                self.cluster = distributed.LocalCluster(
+                    n_workers=workers, threads_per_worker=1, processes=True, memory_limit=0,
+                    dashboard_address=":0", silence_logs=logging.ERROR)
+                self.client = distributed.Client(self.cluster, set_as_default=False)
+                self.description = f"a local Dask cluster of {workers} worker processes"
+            else:
+                try:
+                    self.client = distributed.Client(address, timeout=connect_timeout, set_as_default=False)
+                except (OSError, TimeoutError) as error:
+                    raise ExecutorError(f"cannot reach the Dask scheduler at {address} within "
+                                        f"{connect_timeout:g} s ({error})") from None
+                self.description = f"the Dask scheduler at {address}"
+            workers = self.client.scheduler_info().get("workers", {})
+            if address is not None:
+                self.threads = self._threads_by_host(workers)
+            self.slots = 1 << 30  # every unit goes to the scheduler, which orders them by priority
+            log.info("Dask dashboard: %s%s", self.client.dashboard_link,
+                     "" if _has_bokeh() else " (pip install bokeh to see it)")
+            self._check_paths(list(shared_paths), len(workers))
+        except BaseException:
+            self.close()
+            raise
+        from distributed.client import _wait
+
+        self._wait = _wait  # distributed.wait needs a default client; this client is not one
+        self.futures: dict[str, tuple[Unit, Any]] = {}  # key -> (unit, future)
+
+    def _threads_by_host(self, workers: dict[str, dict]) -> dict[str, int]:
+        """Each host's cores shared among all worker threads on it (so that several worker
+        processes on one machine do not each take every core)."""
+        cores = self.client.run(os.cpu_count) if workers else {}
+        total: dict[str, int] = {}
+        for address, info in workers.items():
+            host = address.rsplit(":", 1)[0]
+            total[host] = total.get(host, 0) + int(info.get("nthreads", 1))
+        return {address.rsplit(":", 1)[0]: max(1, (cores.get(address) or 1) // total[address.rsplit(":", 1)[0]])
+                for address in workers}
+
+    def _check_paths(self, paths: list[str], n_workers: int) -> None:
+        if not n_workers:
+            log.warning("the Dask scheduler has no workers yet; units wait until workers join")
+            return
+        for worker, problem in self.client.run(check_worker_paths, paths).items():
+            if problem:
+                raise ExecutorError(f"worker {worker}: {problem}; the store and the data home must be on a "
+                                    "filesystem every worker sees, at the same path")
+
+    def submit(self, unit: Unit, priority: int = 0) -> None:
+        future = self.client.submit(dask_task, self.task, unit, self.args, self.threads, priority=priority,
+                                    key=f"{unit.label}-{unit.key}", pure=False)
+        self.futures[future.key] = (unit, future)
+
+    def next_completed(self) -> Completion:
+        done, _ = self.client.sync(self._wait, [f for _, f in self.futures.values()], timeout=None,
+                                   return_when="FIRST_COMPLETED")
+        future = min(done, key=lambda f: f.key)  # any; the smallest key for a stable order
+        unit, _ = self.futures.pop(future.key)
+        error, seconds = None, 0.0
+        if future.status == "finished":
+            seconds = future.result()
+        else:
+            try:
+                error = future.exception()
+            except BaseException as cancelled:  # noqa: BLE001 - cancelled by the scheduler
+                error = cancelled
+        future.release()
+        return Completion(unit, seconds, None if error is None else _error_text(error))
+
+    def worker_peak_memory(self) -> dict[str, int]:
+        """Peak resident memory of every live worker process, in bytes."""
+        return self.client.run(peak_memory_bytes)
+
+    def close(self) -> None:
+        try:
+            if getattr(self, "client", None) is not None and self.cluster is not None:
+                peaks = self.worker_peak_memory()
+                log.info("peak memory per worker: %s",
+                         ", ".join(f"{w.rsplit(':', 1)[-1]}: {p / 2**30:.2f} GiB" for w, p in sorted(peaks.items())))
+        except Exception:  # noqa: BLE001 - a report only
+            pass
+        for closable in (getattr(self, "client", None), self.cluster):
+            if closable is not None:
+                closable.close()
+        self._config.__exit__(None, None, None)
+
+
+def _has_bokeh() -> bool:
+    try:
+        import bokeh  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def parse_cluster(spec: str) -> int:
+    """``local:N`` -> N (raises ValueError otherwise)."""
+    kind, _, count = spec.partition(":")
+    if kind != "local" or not count.isdigit() or int(count) < 1:
+        raise ValueError(f"--cluster must look like local:N (N worker processes), got {spec!r}")
+    return int(count)
+
+
+def make_executor(task: Task, args: tuple[Any, ...], *, jobs: int = 1, scheduler: str | None = None,
+                  cluster: str | None = None, shared_paths: tuple[str, ...] = ()) -> Executor:
+    """The executor the settings ask for: Dask (scheduler or local cluster), a pool, or in-process."""
+    if scheduler and cluster:
+        raise ExecutorError("give either a scheduler address or --cluster, not both")
+    if scheduler or cluster:
+        try:
+            local = parse_cluster(cluster) if cluster else None
+        except ValueError as error:
+            raise ExecutorError(str(error)) from None
+        return DaskExecutor(task, args, address=scheduler, local_workers=local, shared_paths=shared_paths)
+    if jobs > 1:
+        return PoolExecutor(task, args, jobs)
+    return InProcessExecutor(task, args)
