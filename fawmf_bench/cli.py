@@ -193,7 +193,7 @@ def methods() -> None:
 
 # --- experiment commands (run, plan) -------------------------------------------------------
 
-PROTOCOL_CHOICES = ("cv", "paper")  # the runner's PROTOCOLS (checked equal in the tests)
+PROTOCOL_CHOICES = ("cv", "paper")  # data.splitting.PROTOCOLS (checked equal in the tests)
 
 
 def _split_names(text: str) -> list[str]:

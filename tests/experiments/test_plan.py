@@ -103,4 +103,4 @@ def test_workers_projection_is_bounded_by_the_critical_path():
 
 
 def test_protocol_choices_are_the_runners():
-    assert tuple(PROTOCOL_CHOICES) == PROTOCOLS
+    assert tuple(PROTOCOL_CHOICES) == tuple(PROTOCOLS)
