@@ -94,7 +94,8 @@ def datasets(home: Path | None) -> None:
 
 
 @cli.command()
-@click.option("--experiment", type=click.Choice(["table", "convergence", "k-sweep", "communities"]), default="table",
+@click.option("--experiment", type=click.Choice(["table", "convergence", "k-sweep", "communities", "exposure-recovery"]),
+              default="table",
               show_default=True, help="table: tune + all folds (Table 3); convergence / k-sweep / communities: "
               "Figures 4 / 5 / 6 (stored under OUT/store/<dataset>/<experiment>/).")
 @click.option("--dataset", "datasets_", multiple=True,
@@ -171,6 +172,13 @@ def _run_figure_experiment(experiment: str, datasets_: tuple[str, ...], methods:
     from .experiments.config import ConfigError, load_config
     from .models import MODELS
 
+    if experiment == "exposure-recovery":   # synthetic data of growing sparsity; no dataset, no config
+        progress = None if quiet else (lambda label: click.echo(f"  {label}", err=True))
+        seeds = tuple(seed + s for s in range(len(fx.exposure_recovery.SEEDS)))
+        frame = fx.run_exposure_recovery(out / "store", seeds=seeds, force=force, progress=progress)
+        table = frame.groupby(["density", "model"])[["auc", "spearman"]].mean().unstack("model")
+        click.echo(f"exposure recovery, mean over seeds {list(seeds)}\n{table.round(3).to_string()}")
+        return
     try:
         config = load_config(config_path)
     except ConfigError as exc:

@@ -256,3 +256,12 @@ def test_communities_on_ml1m_name_real_movies(tmp_path, data_home, tiny_config):
     assert summary["female_share"].between(0.05, 0.95).all()
     assert summary["mean_age_code"].between(1, 56).all()
     assert summary["top_items"].str.contains(r"\(\d{4}\)").all()  # movie titles carry their year
+
+
+def test_best_scoring_reads_a_validation_trace():
+    from fawmf_bench.experiments.figure_experiments.convergence import best_scoring
+
+    trace = [{"epoch": 1, "loss": 1.0}, {"epoch": 5, "preference/pre@5": 0.2, "exposure/pre@5": 0.1},
+             {"epoch": 10, "preference/pre@5": 0.25, "exposure/pre@5": 0.3}]
+    assert best_scoring(trace) == "exposure"
+    assert best_scoring([{"epoch": 1, "loss": 1.0}]) is None

@@ -15,7 +15,8 @@ from fawmf_bench.report.figures import PALETTE, method_color
 from fawmf_bench.report.tables import METHOD_ORDER
 
 EXPECTED = ["table1.csv", "table1.md", "table2.csv", "table2.md", "table3-synthetic-cv.csv",
-            "table3-synthetic-cv.md", "figure3_running_time.png", "figure3_running_time.svg", "report.html"]
+            "table3-synthetic-cv.md", "figure3_running_time.png", "figure3_running_time.svg", "CLAIMS.md",
+            "report.html"]
 
 
 def _digests(folder: Path) -> dict[str, str]:
