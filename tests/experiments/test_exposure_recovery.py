@@ -68,3 +68,24 @@ def test_a_tiny_run_stores_pieces_and_resumes(tmp_path, monkeypatch):
     assert len(seen) == 2 and again.equals(frame)
     with pytest.raises(ValueError, match="densities"):
         er.run_exposure_recovery(tmp_path, densities=(0.0,))
+
+
+def test_exposure_diagnosis_measures_both_floor_rules(tmp_path):
+    import json
+
+    from fawmf_bench.experiments.figure_experiments.exposure_diagnosis import run_exposure_diagnosis
+
+    folder = tmp_path / "store" / "synthetic" / "cv" / "fawmf"
+    folder.mkdir(parents=True)
+    chosen = {"factors": 4, "communities": 3, "epochs": 12, "eta": 1.0, "exposure_weight_reg": 5.0,
+              "scoring": "exposure"}
+    (folder / "selection.json").write_text(json.dumps({"chosen": chosen}))
+    piece = run_exposure_diagnosis(tmp_path / "store", "synthetic", every=5, data_home=tmp_path / "home")
+    for rule in ("on_read", "projected"):
+        trace = piece["traces"][rule]
+        assert [row["epoch"] for row in trace] == [5, 10, 12]
+        assert all(0.0 <= row["floor_share"] <= 1.0 and 0.0 <= row["personal_share"] <= 1.0 for row in trace)
+    assert piece["traces"]["on_read"][-1]["floor_share"] > 0.5      # the strong L2 on w pins it
+    assert "of items" in piece["summary"]
+    again = run_exposure_diagnosis(tmp_path / "store", "synthetic", every=5, data_home=tmp_path / "home")
+    assert again["key"] == piece["key"]
