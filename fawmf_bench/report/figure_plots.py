@@ -115,9 +115,11 @@ def draw_convergence(frame: pd.DataFrame, metric: str = "pre@5", scoring: str | 
     for axes in (by_epoch, by_time):
         axes.grid(alpha=0.3)
     scorings = "" if mixed else f", scoring: {next(iter(chosen.values()))}"
-    figure.suptitle(f"Figure 4: FAWMF learners, {name} versus epochs and time{scorings} (chosen on validation)")
+    validated = scoring is None and any(_validated(frame, label) for label in labels)
+    figure.suptitle(f"Figure 4: FAWMF learners, {name} versus epochs and time{scorings}"
+                    + (" (chosen on validation)" if validated else ""))
     figure.legend(fontsize=8, frameon=False, loc="outside right center")
-    figure.text(0.01, 0.005, CONVERGENCE_NOTE, fontsize=7, color="#444444", ha="left", va="bottom", wrap=True)
+    figure.supxlabel(textwrap.fill(CONVERGENCE_NOTE, 190), fontsize=7, color="#444444", x=0.01, ha="left")
     return figure
 
 
