@@ -328,8 +328,7 @@ def claim_amazon_gap(t3: dict[tuple[str, str], pd.DataFrame], store_root: Path) 
                      + ", ".join(f"{eta:g}: {_f(v)}" for eta, v in sorted(by_eta.items()))
                      + f"; chosen eta {chosen['chosen'].get('eta')}, factor_reg {chosen['chosen'].get('factor_reg')}")
     for name in (dataset, *DIAGNOSIS_CONTRAST):
-        diagnosis = store_root / name / "diagnosis" / "fawmf.json"
-        if diagnosis.is_file():
+        for diagnosis in sorted((store_root / name / "diagnosis").glob("fawmf*.json")):
             parts.append(f"{name}: " + json.loads(diagnosis.read_text())["summary"])
     return Claim("amazon-gap", quote, where, "not run", "measured", "; ".join(parts) + ".")
 

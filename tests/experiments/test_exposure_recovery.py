@@ -86,6 +86,9 @@ def test_exposure_diagnosis_measures_both_floor_rules(tmp_path):
         assert [row["epoch"] for row in trace] == [5, 10, 12]
         assert all(0.0 <= row["floor_share"] <= 1.0 and 0.0 <= row["personal_share"] <= 1.0 for row in trace)
     assert piece["traces"]["on_read"][-1]["floor_share"] > 0.5      # the strong L2 on w pins it
-    assert "of items" in piece["summary"]
+    assert "of items" in piece["summary"] and set(piece["test_pre@5"]) == {"on_read", "projected"}
+    other = run_exposure_diagnosis(tmp_path / "store", "synthetic", every=5, data_home=tmp_path / "home", eta=0.5)
+    assert "eta 0.5" in other["summary"]
+    assert (tmp_path / "store" / "synthetic" / "diagnosis" / "fawmf-eta0.5.json").is_file()
     again = run_exposure_diagnosis(tmp_path / "store", "synthetic", every=5, data_home=tmp_path / "home")
     assert again["key"] == piece["key"]
