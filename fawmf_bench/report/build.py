@@ -24,7 +24,7 @@ from ..experiments.figure_experiments import (
     load_k_sweep,
 )
 from ..experiments.store import ResultStore
-from .claims import audit, claims_html, claims_markdown
+from .claims import audit, claims_html, claims_markdown, floor_notes
 from .figure_plots import draw_communities, draw_convergence, draw_exposure_recovery, draw_k_sweep
 from .figures import plot_running_time, save_figure
 from .html import FigureItem, render_html
@@ -198,10 +198,11 @@ def build_report(
     ]
     claims = audit(store.root, tables, finals, _table1_stats(tables), target)
     claims_path = out / "CLAIMS.md"
-    claims_path.write_text(claims_markdown(claims), encoding="utf-8")
+    notes = floor_notes(finals)
+    claims_path.write_text(claims_markdown(claims, notes), encoding="utf-8")
     page = out / "report.html"
     text = render_html("fawmf-bench results", intro, tables, items)
-    text = text.replace("</body></html>", claims_html(claims) + "\n</body></html>")
+    text = text.replace("</body></html>", claims_html(claims, notes) + "\n</body></html>")
     page.write_text(text, encoding="utf-8")
     return written + [claims_path, page]
 

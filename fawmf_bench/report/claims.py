@@ -364,9 +364,25 @@ _INTRO = ("Each claim of Chen et al. (AAAI 2020), quoted with its place in the p
           "claims about the full Douban and fine-food data are not testable here and are shown on the stand-ins.")
 
 
-def claims_markdown(claims: Sequence[Claim]) -> str:
+def floor_notes(finals: Iterable[dict[str, Any]]) -> list[str]:
+    """Which weight-floor rule FAWMF's finals in the tables were fitted with, per (dataset,
+    protocol): "on_read" (the authors') or "projected" (records from before the option)."""
+    rules: dict[tuple[str, str], set[str]] = {}
+    for record in finals:
+        unit = record["unit"]
+        if unit["method"] == "fawmf" and unit["stage"] == "final":
+            rule = unit["params"].get("weight_floor", "projected")
+            rules.setdefault((unit["dataset"], unit["protocol"]), set()).add(rule)
+    if not rules:
+        return []
+    cells = ", ".join(f"{d} {p}: {'/'.join(sorted(r))}" for (d, p), r in sorted(rules.items()))
+    return [f"FAWMF's exposure-weight floor in the stored finals used here (on_read: the authors' rule, "
+            f"the default; projected: the earlier rule, not yet rerun): {cells}."]
+
+
+def claims_markdown(claims: Sequence[Claim], notes: Sequence[str] = ()) -> str:
     """``results/CLAIMS.md``: a summary table, then each claim's evidence."""
-    lines = ["# Claims audit", "", _INTRO, "",
+    lines = ["# Claims audit", "", _INTRO, "", *(f"{n}\n" for n in notes),
              "| claim | where | paper protocol | 5-fold cv |", "|---|---|---|---|"]
     for c in claims:
         lines.append(f"| [{c.key}](#{c.key}) \"{c.quote}\" | {c.where} | {c.paper_verdict} | {c.cv_verdict} |")
@@ -376,12 +392,12 @@ def claims_markdown(claims: Sequence[Claim]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def claims_html(claims: Sequence[Claim]) -> str:
+def claims_html(claims: Sequence[Claim], notes: Sequence[str] = ()) -> str:
     """The same audit as an HTML fragment (a ``<section>``) for report.html."""
     e = html.escape
     rows = "".join(f"<tr><td>{e(c.quote)}</td><td>{e(c.where)}</td><td>{e(c.paper_verdict)}</td>"
                    f"<td>{e(c.cv_verdict)}</td><td>{e(c.evidence)}</td></tr>" for c in claims)
     return ('<section id="claims"><h2>Claims audit</h2>'
-            f'<p>{e(_INTRO)}</p><table class="claims"><thead><tr><th>claim</th><th>where</th>'
+            f'<p>{e(_INTRO)}</p>' + "".join(f"<p>{e(n)}</p>" for n in notes) + '<table class="claims"><thead><tr><th>claim</th><th>where</th>'
             "<th>paper protocol</th><th>5-fold cv</th><th>evidence</th></tr></thead>"
             f"<tbody>{rows}</tbody></table></section>")

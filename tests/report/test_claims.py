@@ -110,3 +110,15 @@ def test_other_targets_do_not_read_impv_as_fawmfs(tmp_path, target):
     tables = [_table3("ml-1m", "cv", {m: 1.5 for m in METRICS}, 0.01)]
     claims = {c.key: c for c in audit(tmp_path, tables, [], target=target)}
     assert claims["table3-wins"].cv_verdict == UNTESTABLE
+
+
+def test_floor_notes_name_each_datasets_rule():
+    from fawmf_bench.report.claims import floor_notes
+
+    old = _final("ml-1m", "fawmf", 0, 0.4)
+    new = _final("ml-100k", "fawmf", 0, 0.4)
+    new["unit"]["params"] = {"weight_floor": "on_read"}
+    old["unit"]["params"] = {}
+    (note,) = floor_notes([old, new, _final("ml-1m", "wmf", 0, 0.4)])
+    assert "ml-100k cv: on_read" in note and "ml-1m cv: projected" in note
+    assert floor_notes([]) == []
