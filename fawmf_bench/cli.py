@@ -296,7 +296,9 @@ def _resolve_device(name: str) -> str:
 
 
 @cli.command()
-@click.option("--experiment", type=click.Choice(["table", "convergence", "k-sweep", "communities"]), default="table",
+@click.option("--experiment", type=click.Choice(["table", "convergence", "k-sweep", "communities", "exposure-recovery",
+                                                "exposure-diagnosis"]),
+              default="table",
               show_default=True, help="table: tune + all folds (Table 3); convergence / k-sweep / communities: "
               "Figures 4 / 5 / 6 (stored under OUT/store/<dataset>/<experiment>/).")
 @run_options
@@ -413,6 +415,23 @@ def _run_figure_experiment(experiment: str, datasets_: tuple[str, ...], methods:
     from .experiments.config import ConfigError, load_config
     from .models import MODELS
 
+    if experiment == "exposure-recovery":   # synthetic data of growing sparsity; no dataset, no config
+        progress = None if quiet else (lambda label: click.echo(f"  {label}", err=True))
+        seeds = tuple(seed + s for s in range(len(fx.exposure_recovery.SEEDS)))
+        frame = fx.run_exposure_recovery(out / "store", seeds=seeds, force=force, progress=progress)
+        table = frame.groupby(["density", "model"])[["auc", "spearman"]].mean().unstack("model")
+        click.echo(f"exposure recovery, mean over seeds {list(seeds)}\n{table.round(3).to_string()}")
+        return
+    if experiment == "exposure-diagnosis":   # FAWMF refit with each dataset's cv choice, exposure measured
+        from .experiments.figure_experiments.exposure_diagnosis import run_exposure_diagnosis
+        for name in _data_errors(lambda: [resolve_name(d) for d in datasets_]):
+            try:
+                piece = run_exposure_diagnosis(out / "store", name, seed=seed, data_home=home, force=force,
+                                               progress=None if quiet else (lambda s: click.echo(f"  {s}", err=True)))
+            except ValueError as exc:
+                raise UsageProblem(str(exc)) from exc
+            click.echo(f"{name}: {piece['summary']}")
+        return
     try:
         config = load_config(config_path)
     except ConfigError as exc:

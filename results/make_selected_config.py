@@ -24,6 +24,8 @@ for selection_path in sorted(source.glob("*/selection.json")):
     chosen = json.loads(selection_path.read_text())["chosen"]
     chosen.pop("scoring", None)
     defaults = packaged.method(method, dataset)
+    for name, value in defaults.params.items():   # fixed params added since that tuning (e.g.
+        chosen.setdefault(name, value)            # FAWMF's weight_floor) take their packaged value
     if "epochs" in defaults.params:
         chosen["epochs"] = defaults.params["epochs"]
     methods[method] = {"params": chosen, "monitor": vars(defaults.monitor)}

@@ -55,6 +55,13 @@ class SyntheticTruth:
         logits = self.sharpness * (self.user_preference[users] @ self.item_preference.T)
         return expit(logits + self.bias)
 
+    def unobserved_exposure_probability(self, users: np.ndarray) -> np.ndarray:
+        """P(a_ij = 1 | x_ij = 0) = gamma (1 - rho) / (1 - gamma rho): the true exposure of a pair
+        that was not consumed, (len(users), m)."""
+        gamma = self.exposure_probability(users)
+        rho = self.preference_probability(users)
+        return gamma * (1.0 - rho) / (1.0 - gamma * rho)
+
 
 def generate(
     preset: str = "small",
@@ -65,11 +72,20 @@ def generate(
     pop_sd: float = 1.0,
     affinity_sd: float = 2.0,
     sharpness: float = 4.0,
+    shape: tuple[int, int, int, int, float] | None = None,
 ) -> tuple[InteractionMatrix, SyntheticTruth]:
-    """Draw the ``preset`` dataset; returns the binary matrix and the true latent factors."""
-    if preset not in PRESETS:
+    """Draw the ``preset`` dataset; returns the binary matrix and the true latent factors.
+
+    ``shape`` = (users, items, communities, factors, density) replaces the preset's (the
+    dataset is then named "synthetic-custom"), e.g. for a sweep over density."""
+    if shape is None and preset not in PRESETS:
         raise KeyError(f"unknown synthetic preset {preset!r}; known: {', '.join(PRESETS)}")
-    n, m, n_comm, k, density = PRESETS[preset]
+    n, m, n_comm, k, density = PRESETS[preset] if shape is None else shape
+    if shape is not None:
+        n, m, n_comm, k, density = int(n), int(m), int(n_comm), int(k), float(density)
+        if min(n, m, n_comm, k) < 1 or not 0.0 < density < 1.0:
+            raise ValueError(f"synthetic shape needs positive sizes and a density in (0, 1), got {shape}")
+        preset = "custom"
     root = np.random.SeedSequence([seed, n, m])
     factors_seed, *block_seeds = root.spawn(1 + (n + _BLOCK - 1) // _BLOCK)
     rng = np.random.default_rng(factors_seed)

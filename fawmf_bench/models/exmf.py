@@ -226,3 +226,14 @@ class EXMF(TorchBacked, Recommender):
         if scoring == "exposure":
             scores *= self.exposure_prior_
         return scores
+
+    def exposure(self, users: np.ndarray) -> np.ndarray:
+        """E[a_ui | y_ui = 0] = mu_i N(0 | theta_u . beta_i, 1 / lambda_y) / (mu_i N(0 | ...) + 1 - mu_i),
+        the posterior exposure of every item for ``users`` as if unconsumed, (len(users), m) float64
+        (a consumed pair's posterior is 1)."""
+        users = np.asarray(users, dtype=np.int64)
+        pred = self.user_factors_[users] @ self.item_factors_.T
+        lam = float(self.lambda_y)
+        density = np.sqrt(lam / (2.0 * np.pi)) * np.exp(-0.5 * lam * pred * pred)
+        exposed = self.exposure_prior_ * density
+        return exposed / (exposed + 1.0 - self.exposure_prior_)

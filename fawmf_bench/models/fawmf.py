@@ -15,13 +15,21 @@ x_kj. The objective (Eq. 5 with the authors' eta and L2 terms) is in
 
 Defaults are the authors' (awmf.m): K = D = 20, eps = 1e-5, eta = 1, learning rates 0.1, L2
 0.01 on U, V, w, b and 0.001 on g; U, V ~ U(0, 0.1), g ~ U(-.5, .5), w ~ U(.01, .02),
-b ~ U(-.5, .5); w is kept >= 1e-5 (projected after every step). ``user_influence=True`` learns
-alpha (Eq. 6; kept >= 0, L2 ``influence_reg`` towards 1); the default fixes alpha = 1 as the
-authors' code does.
+b ~ U(-.5, .5). ``user_influence=True`` learns alpha (Eq. 6; kept >= 0 by projection, L2
+``influence_reg`` towards 1); the default fixes alpha = 1 as the authors' code does.
+
+The floor w >= 1e-5 (``weight_floor``):
+
+- ``"on_read"`` (default, awmf.m): Adam moves an unclamped shadow h_j (``exposure_weight_shadow_``)
+  and w_j = max(1e-5, h_j) wherever w is read (the gradient, its L2 term, Q, the scores); the
+  gradient with respect to w at max(1e-5, h) is applied to h as it is. h may drift far below the
+  floor, so w then sits on it for many epochs;
+- ``"projected"``: w itself takes the Adam step and is clamped, w = max(1e-5, w - step), the
+  rule of this package before the authors' code was matched step by step.
 
 ``device`` (:mod:`~fawmf_bench.models.devices`): "cpu" runs the numba kernels; "cuda",
 "torch-cpu" or "auto" run the fbgd / bgd learners in PyTorch (``_torch/fawmf.py``), same
-initialisation, objective and update rule.
+initialisation, objective and update rule (both floor rules).
 """
 
 from __future__ import annotations
@@ -48,6 +56,7 @@ from .fawmf_gradient import (
 
 LEARNERS = ("fbgd", "bgd", "sgd")
 SAMPLERS = ("uniform", "itempop")
+WEIGHT_FLOORS = ("on_read", "projected")
 #: dense n x m arrays alive at once in the "bgd" gradient (X, R - X, (R - X)^2, (x - eps)^2, G,
 #: and two temporaries)
 BGD_DENSE_ARRAYS = 7
@@ -70,7 +79,7 @@ class FAWMF(TorchBacked, Recommender):
                                            "influence_reg", "bgd_memory_budget_mb")},
         "user_influence": [bool], "learner": [Options(LEARNERS)], "sampler": [Options(SAMPLERS)],
         "dtype": [Options(("float32", "float64"))], "random_state": [NON_NEGATIVE_INT],
-        "device": [DEVICE_NAME],
+        "weight_floor": [Options(WEIGHT_FLOORS)], "device": [DEVICE_NAME],
     }
     _saved_private = ("_train_t", "_version")  # the exposure scoring needs the item-user matrix
 
@@ -82,7 +91,8 @@ class FAWMF(TorchBacked, Recommender):
                  learner: str = "fbgd", sampler: str = "uniform", negative_ratio: int = 1,
                  batch_size: int = 65536, epochs: int = 1000, random_state: int = 0,
                  scoring: str | None = None, dtype: str = "float32",
-                 bgd_memory_budget_mb: float = 2048.0, device: str = "cpu") -> None:
+                 bgd_memory_budget_mb: float = 2048.0, weight_floor: str = "on_read",
+                 device: str = "cpu") -> None:
         self.factors = factors
         self.communities = communities
         self.epsilon = epsilon
@@ -104,6 +114,7 @@ class FAWMF(TorchBacked, Recommender):
         self.scoring = scoring
         self.dtype = dtype
         self.bgd_memory_budget_mb = bgd_memory_budget_mb
+        self.weight_floor = weight_floor
         self.device = device
 
     # ----------------------------------------------------------------- validation
@@ -144,6 +155,8 @@ class FAWMF(TorchBacked, Recommender):
         self.item_factors_ = rng.uniform(0.0, 0.1, (m, k)).astype(dtype)
         self.membership_logits_ = rng.uniform(-0.5, 0.5, (n, d)).astype(dtype)
         self.exposure_weight_ = rng.uniform(0.01, 0.02, m).astype(dtype)
+        # the Adam variable behind w (module docstring); w itself under "projected"
+        self.exposure_weight_shadow_ = self.exposure_weight_.copy()
         self.exposure_bias_ = rng.uniform(-0.5, 0.5, m).astype(dtype)
         self.user_influence_ = np.ones(n, dtype)
         self._train_t = train.T.tocsr()
@@ -167,6 +180,10 @@ class FAWMF(TorchBacked, Recommender):
         run_epochs(self, step, int(self.epochs), monitor, self.scoring)
         if self._backend is not None:
             self._take_backend_parameters()
+            # the backend stores the Adam variable; the numba path keeps w as read and its shadow apart
+            self.exposure_weight_shadow_ = self.exposure_weight_.copy()
+            if self.weight_floor == "on_read":
+                self.exposure_weight_ = np.maximum(self.exposure_weight_, _FLOORS["exposure_weight"])
         self._version += 1
         return self
 
@@ -174,14 +191,22 @@ class FAWMF(TorchBacked, Recommender):
         return {key: getattr(self, key + "_") for key in PARAMETER_NAMES}
 
     def _adam_update(self, grads: dict[str, np.ndarray], step: int) -> None:
+        """One Adam step on every parameter; the floors of ``_FLOORS`` are applied on read
+        (an unclamped shadow) or by projection (module docstring, ``weight_floor``)."""
         params = self._params()
         for key, grad in grads.items():
             rate = self.learning_rate if key in ("user_factors", "item_factors") \
                 else self.exposure_learning_rate
             first, second = self._adam[key]
-            fawmf_adam_step(params[key].reshape(-1), np.ascontiguousarray(grad).reshape(-1),
+            read = params[key].reshape(-1)
+            shadow = read
+            if key == "exposure_weight" and self.weight_floor == "on_read":
+                shadow = self.exposure_weight_shadow_.reshape(-1)
+            fawmf_adam_step(shadow, np.ascontiguousarray(grad).reshape(-1),
                             first.reshape(-1), second.reshape(-1), float(rate), float(step),
-                            _FLOORS.get(key, -np.inf))
+                            _FLOORS.get(key, -np.inf), read)
+        if self.weight_floor == "projected":
+            self.exposure_weight_shadow_[:] = self.exposure_weight_
         self._version += 1
 
     def _make_step(self, train: sp.csr_matrix, objective: Objective,

@@ -14,6 +14,7 @@ Typical use (what ``fawmf-bench report`` does)::
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib.pyplot as plt  # noqa: E402
@@ -29,6 +30,7 @@ from .tables import _method_key, method_label  # noqa: E402
 CONVERGENCE_STEM = "figure4_convergence"
 K_SWEEP_STEM = "figure5_k_sweep"
 COMMUNITIES_STEM = "figure6_communities"
+EXPOSURE_RECOVERY_STEM = "figure_exposure_recovery"
 _LEARNER_ORDER = [learner.label for learner in DEFAULT_LEARNERS]
 
 
@@ -50,22 +52,39 @@ def _require(frame: pd.DataFrame, columns: list[str], what: str) -> None:
         raise ValueError(f"{what} frame lacks column(s) {missing}")
 
 
-def choose_scoring(frame: pd.DataFrame, metric: str = "pre@5") -> dict[str, str]:
-    """Per learner, the scoring variant whose curve reaches the higher ``metric``."""
-    best = frame.groupby(["label", "scoring"])[metric].max().reset_index()
-    best = best.sort_values(["label", metric, "scoring"], ascending=[True, False, True], kind="stable")
-    return dict(best.drop_duplicates("label")[["label", "scoring"]].itertuples(index=False))
+#: the scoring drawn when a stored curve has no validation choice (records from before it was kept)
+DEFAULT_SCORING = "preference"
+
+
+def choose_scoring_on_validation(frame: pd.DataFrame) -> dict[str, str]:
+    """Per learner, the scoring chosen on VALIDATION (``validation_scoring``, see
+    :mod:`~fawmf_bench.experiments.figure_experiments.convergence`); learners stored without one
+    draw :data:`DEFAULT_SCORING` (S1), never a choice made on the test curve."""
+    chosen = {}
+    for label, group in frame.groupby("label", sort=True):
+        values = group["validation_scoring"].dropna() if "validation_scoring" in group else pd.Series(dtype=object)
+        chosen[label] = str(values.iloc[0]) if not values.empty else DEFAULT_SCORING
+    return chosen
+
+
+def _validated(frame: pd.DataFrame, label: str) -> bool:
+    part = frame.loc[frame["label"] == label]
+    return "validation_scoring" in part and part["validation_scoring"].notna().any()
 
 
 def draw_convergence(frame: pd.DataFrame, metric: str = "pre@5", scoring: str | None = None) -> Figure:
     """Figure 4: ``metric`` on the held-out part versus epochs (left) and training seconds
     (right, log scale) per learner. ``frame``: ``load_convergence``'s tidy rows. ``scoring``
-    None draws, per learner, the scoring variant that reaches the higher value (named in the
-    legend when the learners differ); SGD learners' legend entries give their step size."""
+    None draws, per learner, the scoring variant chosen on validation
+    (:func:`choose_scoring_on_validation`), named in the legend in brackets when the learners
+    differ ("[exposure]": S2, gamma_ij u_i.v_j; "[preference]": S1, u_i.v_j; "*": no validation
+    choice stored, S1 drawn); SGD learners' entries give their step size (chosen on validation)
+    and their epoch budget; "(projected floor)" marks curves fitted with the old weight floor."""
     _require(frame, ["label", "epoch", "seconds", "scoring", metric], "convergence")
-    chosen = choose_scoring(frame, metric) if scoring is None else {label: scoring for label in frame["label"]}
+    chosen = choose_scoring_on_validation(frame) if scoring is None else {label: scoring for label in frame["label"]}
     labels = sorted(set(frame["label"]), key=lambda x: (_LEARNER_ORDER.index(x) if x in _LEARNER_ORDER else 99, x))
     mixed = len(set(chosen.values())) > 1
+    floors = set(frame["weight_floor"]) if "weight_floor" in frame else set()
     figure, (by_epoch, by_time) = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained", sharey=True)
     for label in labels:
         curve = frame[(frame["label"] == label) & (frame["scoring"] == chosen.get(label))].sort_values("epoch")
@@ -76,8 +95,14 @@ def draw_convergence(frame: pd.DataFrame, metric: str = "pre@5", scoring: str | 
         if label == "bgd":  # same gradient as fBGD, so the same epoch curve: keep both visible
             style.update(linewidth=2.6, marker="s", markersize=4, zorder=1)
         text = learner_label(label) + (f" [{chosen[label]}]" if mixed else "")
+        if scoring is None and not _validated(frame, label):
+            text += "*"
         if "learning_rate" in curve and label not in ("fbgd", "bgd") and curve["learning_rate"].notna().any():
             text += f", lr {curve['learning_rate'].iloc[0]:g}"   # chosen on validation
+        if "epochs" in curve and label not in ("fbgd", "bgd"):
+            text += f", {int(curve['epochs'].iloc[0])} ep"
+        if len(floors) > 1 and curve["weight_floor"].iloc[0] == "projected":
+            text += " (projected floor)"
         by_epoch.plot(curve["epoch"], curve[metric], label=text, **style)
         by_time.plot(np.maximum(curve["seconds"], 1e-3), curve[metric], **style)
     name = metric.replace("pre@", "Pre@")
@@ -88,9 +113,19 @@ def draw_convergence(frame: pd.DataFrame, metric: str = "pre@5", scoring: str | 
     for axes in (by_epoch, by_time):
         axes.grid(alpha=0.3)
     scorings = "" if mixed else f", scoring: {next(iter(chosen.values()))}"
-    figure.suptitle(f"Figure 4: FAWMF learners, {name} versus epochs and time{scorings}")
+    validated = scoring is None and any(_validated(frame, label) for label in labels)
+    figure.suptitle(f"Figure 4: FAWMF learners, {name} versus epochs and time{scorings}"
+                    + (" (chosen on validation)" if validated else ""))
     figure.legend(fontsize=8, frameon=False, loc="outside right center")
+    figure.supxlabel(textwrap.fill(CONVERGENCE_NOTE, 190), fontsize=7, color="#444444", x=0.01, ha="left")
     return figure
+
+
+#: the footnote of Figure 4 (why the curves have different lengths; what the brackets mean)
+CONVERGENCE_NOTE = (
+    "[exposure] = S2 scores gamma_ij u_i.v_j, [preference] = S1 scores u_i.v_j, chosen per learner on validation "
+    "(* none stored: S1). SGD learners stop at their epoch budget ('ep'): one 5X / 25X epoch visits 6 / 26 times "
+    "the pairs of a 1X epoch, so 20-30 of their epochs already take longer than fBGD's whole run (right panel).")
 
 
 def draw_k_sweep(frame: pd.DataFrame, metric: str = "pre@5") -> Figure:
@@ -187,6 +222,42 @@ def communities_frame(summary: pd.DataFrame, top_items: pd.DataFrame | None = No
         row["top items (exposure lift)"] = "; ".join(titles.get(int(r["community"]), []))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+_RECOVERY_STYLE = {"fawmf": ("FAWMF gamma (authors' floor)", "fawmf", "-"),
+                   "fawmf-projected": ("FAWMF gamma (projected floor)", "fawmf", ":"),
+                   "exmf": ("EXMF posterior", "exmf", "-"),
+                   "popularity": ("item popularity (baseline)", "itempop", "--")}
+
+
+def draw_exposure_recovery(frame: pd.DataFrame) -> Figure:
+    """How well each model's exposure estimate ranks the true exposure of unconsumed pairs on
+    synthetic data, versus density: AUC (left) and Spearman (right), mean and range over seeds.
+    ``frame``: ``load_exposure_recovery``'s rows (density, seed, model, auc, spearman)."""
+    _require(frame, ["density", "seed", "model", "auc", "spearman"], "exposure-recovery")
+    figure, panels = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
+    models = [m for m in _RECOVERY_STYLE if m in set(frame["model"])]
+    for axes, metric, name in zip(panels, ("auc", "spearman"), ("AUC (exposed vs not)", "Spearman with P(exposed)")):
+        for model in models:
+            label, color_key, style = _RECOVERY_STYLE[model]
+            part = frame[frame["model"] == model].groupby("density")[metric]
+            mean, low, high = part.mean(), part.min(), part.max()
+            axes.plot(mean.index, mean.values, marker="o", linestyle=style, color=method_color(color_key),
+                      label=label if axes is panels[0] else None)
+            axes.fill_between(mean.index, low.values, high.values, color=method_color(color_key), alpha=0.15)
+        axes.set_xscale("log")
+        densities = sorted(set(frame["density"]))
+        axes.set_xticks(densities, [f"{d:g}" for d in densities])
+        axes.minorticks_off()
+        axes.invert_xaxis()
+        axes.set_xlabel("density of the synthetic data (log scale; sparser to the right)")
+        axes.set_ylabel(name)
+        axes.grid(alpha=0.3)
+    seeds = frame["seed"].nunique()
+    figure.suptitle(f"Exposure recovery on synthetic data: estimates of the unconsumed pairs' true exposure "
+                    f"({seeds} seeds; line: mean, band: range)")
+    figure.legend(fontsize=8, frameon=False, loc="outside right center")
+    return figure
 
 
 def _top_titles(summary: pd.DataFrame, top_items: pd.DataFrame | None) -> dict[int, list[str]]:

@@ -265,3 +265,31 @@ def test_communities_on_ml1m_name_real_movies(tmp_path, data_home, tiny_config):
     assert summary["female_share"].between(0.05, 0.95).all()
     assert np.allclose(summary[[c for c in summary if c.startswith("age_")]].sum(axis=1), 1.0)
     assert summary["top_items"].str.contains(r"\(\d{4}\)").all()  # movie titles carry their year
+
+
+def test_best_scoring_reads_a_validation_trace():
+    from fawmf_bench.experiments.figure_experiments.convergence import best_scoring
+
+    trace = [{"epoch": 1, "loss": 1.0}, {"epoch": 5, "preference/pre@5": 0.2, "exposure/pre@5": 0.1},
+             {"epoch": 10, "preference/pre@5": 0.25, "exposure/pre@5": 0.3}]
+    assert best_scoring(trace) == "exposure"
+    assert best_scoring([{"epoch": 1, "loss": 1.0}]) is None
+
+
+def test_k_sweep_keeps_the_latest_record_of_a_rerun_setting(tmp_path):
+    import json
+
+    from fawmf_bench.experiments.figure_experiments import load_k_sweep
+
+    folder = tmp_path / "ml-1m" / "k-sweep" / "ml-1m" / "cv" / "fawmf"
+    folder.mkdir(parents=True)
+    for key, written, pre, floor in (("aaa", "2026-11-27T07:00:00+00:00", 0.40, None),
+                                     ("bbb", "2026-12-02T03:00:00+00:00", 0.41, "on_read")):
+        params = {"factors": 20, **({"weight_floor": floor} if floor else {})}
+        record = {"unit": {"method": "fawmf", "params": params, "seed": 0, "fold": 0, "stage": "final",
+                           "dataset": "ml-1m", "protocol": "cv"},
+                  "key": key, "provenance": {"written": written}, "epochs": 100, "scoring": "exposure",
+                  "fit_seconds": 1.0, "metrics": {"pre@5": pre}}
+        (folder / f"final-fold0-{key}.json").write_text(json.dumps(record))
+    frame = load_k_sweep(tmp_path, "ml-1m")
+    assert len(frame) == 1 and frame["pre@5"].iloc[0] == 0.41

@@ -123,7 +123,7 @@ def test_adam_step_matches_numpy_and_respects_floor():
     m = 0.9 * first + 0.1 * grad
     v = 0.999 * second + 0.001 * grad**2
     expected = param - 0.05 * (m / (1 - 0.9**3)) / (np.sqrt(v / (1 - 0.999**3)) + 1e-8)
-    fawmf_adam_step(param, grad, first, second, 0.05, 3.0, 0.0)
+    fawmf_adam_step(param, grad, first, second, 0.05, 3.0, 0.0, param)
     np.testing.assert_allclose(first, m)
     np.testing.assert_allclose(second, v)
     np.testing.assert_allclose(param, np.maximum(expected, 0.0))

@@ -15,7 +15,8 @@ from fawmf_bench.models import BUILTIN_MODELS, model_class
 from fawmf_bench.report.figures import method_color
 
 EXPECTED = ["table1.csv", "table1.md", "table2.csv", "table2.md", "table3-synthetic-cv.csv",
-            "table3-synthetic-cv.md", "figure3_running_time.png", "figure3_running_time.svg", "report.html"]
+            "table3-synthetic-cv.md", "figure3_running_time.png", "figure3_running_time.svg", "CLAIMS.md",
+            "report.html"]
 
 
 def _digests(folder: Path) -> dict[str, str]:

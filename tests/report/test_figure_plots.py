@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from fawmf_bench.report.figure_plots import (
-    choose_scoring,
+    choose_scoring_on_validation,
     communities_frame,
     draw_communities,
     draw_convergence,
@@ -39,12 +39,31 @@ def test_plot_convergence_writes_png_and_svg(tmp_path):
     _assert_written(paths, "figure4_convergence")
 
 
-def test_choose_scoring_takes_the_better_curve_per_learner():
-    chosen = choose_scoring(_convergence_frame())
-    assert chosen == {"fbgd": "preference", "bgd": "preference", "uniform-5x": "exposure"}
-    figure = draw_convergence(_convergence_frame())
-    legend = [t.get_text() for t in figure.legends[0].get_texts()]
-    assert legend == ["fBGD [preference]", "BGD (original) [preference]", "Uniform-5X [exposure]"]
+def test_scoring_is_chosen_on_validation_not_on_the_test_curve():
+    frame = _convergence_frame()
+    # the test curves favour exposure for uniform-5x; validation chose preference for it
+    frame["validation_scoring"] = frame["label"].map({"fbgd": "exposure", "bgd": "exposure",
+                                                      "uniform-5x": "preference"})
+    assert choose_scoring_on_validation(frame) == {"bgd": "exposure", "fbgd": "exposure",
+                                                   "uniform-5x": "preference"}
+    legend = [t.get_text() for t in draw_convergence(frame).legends[0].get_texts()]
+    assert legend == ["fBGD [exposure]", "BGD (original) [exposure]", "Uniform-5X [preference]"]
+
+
+def test_learners_without_a_validation_choice_draw_s1_and_are_starred():
+    frame = _convergence_frame()
+    frame["validation_scoring"] = np.where(frame["label"] == "fbgd", "exposure", None)
+    assert choose_scoring_on_validation(frame)["uniform-5x"] == "preference"
+    legend = [t.get_text() for t in draw_convergence(frame).legends[0].get_texts()]
+    assert legend == ["fBGD [exposure]", "BGD (original) [preference]*", "Uniform-5X [preference]*"]
+
+
+def test_convergence_legend_gives_budget_and_old_floor():
+    frame = _convergence_frame()
+    frame["epochs"] = np.where(frame["learner"] == "sgd", 30, 150)
+    frame["weight_floor"] = np.where(frame["learner"] == "sgd", "projected", "on_read")
+    legend = [t.get_text() for t in draw_convergence(frame, scoring="preference").legends[0].get_texts()]
+    assert legend == ["fBGD", "BGD (original)", "Uniform-5X, 30 ep (projected floor)"]
 
 
 def test_convergence_legend_names_the_sgd_step_size():
@@ -100,3 +119,12 @@ def test_empty_data_is_a_clear_error(tmp_path):
         plot_convergence(pd.DataFrame(), tmp_path)
     with pytest.raises(ValueError, match="lacks column"):
         plot_k_sweep(pd.DataFrame({"method": ["wmf"]}), tmp_path)
+
+
+def test_exposure_recovery_figure_renders(tmp_path):
+    from fawmf_bench.report.figure_plots import draw_exposure_recovery
+    from fawmf_bench.report.figures import save_figure
+
+    frame = pd.DataFrame([{"density": d, "seed": s, "model": m, "auc": 0.5 + d + 0.01 * s, "spearman": d}
+                          for d in (0.08, 0.02) for s in (0, 1) for m in ("fawmf", "exmf", "popularity")])
+    _assert_written(save_figure(draw_exposure_recovery(frame), tmp_path / "rec"), "rec")

@@ -13,6 +13,13 @@ evaluations, either scoring) draws the curve; the search is stored with the curv
 trial under ``learning-rate-search/`` (reused when rates are added). fBGD and
 BGD use the method's rates (the authors' 0.1), so they stay the same exact-gradient learner.
 
+The scoring drawn for each curve (S1 "preference" u.v or S2 "exposure" gamma * u.v) is chosen on
+validation too, never on the test part: for an SGD learner from its chosen step size's trial, for
+fBGD and BGD from one fBGD fit on the training part minus its validation carve-out (BGD follows
+fBGD's trajectory exactly: same gradient, same initialisation), stored as
+``learning-rate-search/fbgd-validation.json``; the choice is the scoring with the best validation
+Pre@5 over the evaluations (``validation_scoring`` in each record).
+
 Evaluating on the test part is allowed here, as in the paper's figure, because nothing is
 selected from it: the monitor's patience exceeds the number of evaluations, so no learner
 stops early, and the curves are reported as they are (the best-epoch snapshot that
@@ -105,6 +112,10 @@ def run_convergence(store_root: str | Path, dataset: str | InteractionMatrix = "
         if learner.learner == "sgd":
             search = _choose_learning_rate(folder, learner.label, params, common, split, rates, force, progress)
             params = {**params, "learning_rate": search["chosen"], "exposure_learning_rate": search["chosen"]}
+            validation_scoring = search.get("scoring")
+        else:
+            validation_scoring = _full_batch_scoring(folder, {**base, "learner": "fbgd"}, common, split, force,
+                                                     progress)
         settings = {"params": params, **common}
         key = settings_key(settings)
         path = folder / f"{learner.label}.json"
@@ -115,6 +126,7 @@ def run_convergence(store_root: str | Path, dataset: str | InteractionMatrix = "
         record = _fit_learner(params, split.train, split.test, int(every), int(epochs))
         write_json(path, {"experiment": CONVERGENCE, "dataset": data.name, "label": learner.label,
                           "learner": learner.learner, "key": key, "learning_rate_search": search,
+                          "validation_scoring": validation_scoring,
                           "sampler": learner.sampler if learner.learner == "sgd" else None,
                           "negative_ratio": learner.negative_ratio if learner.learner == "sgd" else None, "settings": settings,
                           "split_seed": split.seed, **record})
@@ -129,7 +141,7 @@ def _choose_learning_rate(folder: Path, label: str, params: dict[str, Any], comm
     "scores"}. Each rate's trial is stored under ``<folder>/learning-rate-search/`` and reused,
     so adding a rate to the config fits only that rate."""
     metric = f"pre@{CUTOFFS[0]}"
-    scores = {}
+    scores, scorings = {}, {}
     for rate in rates:
         trial = {**params, "learning_rate": rate, "exposure_learning_rate": rate}
         settings = {"params": trial, "target": "validation", **common}
@@ -146,8 +158,37 @@ def _choose_learning_rate(folder: Path, label: str, params: dict[str, Any], comm
                       "metric": metric, "score": best, **record}
             write_json(path, stored)
         scores[f"{rate:g}"] = float(stored["score"])
+        scorings[f"{rate:g}"] = best_scoring(stored.get("trace") or [], metric)
     best_rate = max(rates, key=lambda rate: scores[f"{rate:g}"])   # first of equals: rates' order
-    return {"chosen": float(best_rate), "metric": metric, "scores": scores}
+    return {"chosen": float(best_rate), "metric": metric, "scores": scores, "scoring": scorings[f"{best_rate:g}"]}
+
+
+def best_scoring(trace: list[dict[str, Any]], metric: str = f"pre@{CUTOFFS[0]}") -> str | None:
+    """The scoring whose ``metric`` peaks highest over a validation ``trace`` (first of equals
+    in sorted order); None when the trace holds no evaluation (a migrated trial)."""
+    best: dict[str, float] = {}
+    for row in trace:
+        for name, value in row.items():
+            if name.endswith("/" + metric):
+                scoring = name.split("/", 1)[0]
+                best[scoring] = max(best.get(scoring, float("-inf")), float(value))
+    return max(sorted(best), key=lambda s: best[s]) if best else None
+
+
+def _full_batch_scoring(folder: Path, params: dict[str, Any], common: dict[str, Any], split, force: bool,
+                        progress: Callable[[str], None] | None) -> str | None:
+    """The scoring fBGD (and BGD) curves draw: chosen on validation (module docstring)."""
+    settings = {"params": params, "target": "validation", **common}
+    key = settings_key(settings)
+    path = folder / TRIALS / "fbgd-validation.json"
+    stored = None if force else read_piece(path, key)
+    if stored is None:
+        if progress:
+            progress(f"{folder.parent.name}/{CONVERGENCE}/fbgd: scoring on validation")
+        record = _fit_learner(params, split.fit_train, split.validation, common["every"], params["epochs"])
+        stored = {"experiment": CONVERGENCE, "label": "fbgd", "key": key, "settings": settings, **record}
+        write_json(path, stored)
+    return best_scoring(stored["trace"])
 
 
 def _fit_learner(params: dict[str, Any], train, target, every: int, epochs: int) -> dict[str, Any]:
@@ -167,11 +208,17 @@ def _fit_learner(params: dict[str, Any], train, target, every: int, epochs: int)
 
 def load_convergence(store_root: str | Path, dataset: str) -> pd.DataFrame:
     """Tidy frame of the stored curves: one row per (learner, evaluated epoch, scoring) with
-    columns label, learner, sampler, negative_ratio, learning_rate, epoch, seconds, loss, scoring and the
-    metrics (pre@5, rec@5, ndcg@5, ...); empty when nothing is stored."""
+    columns label, learner, sampler, negative_ratio, learning_rate, epochs (the curve's budget),
+    weight_floor (records from before the option: "projected"), validation_scoring (None when not
+    recorded), epoch, seconds, loss, scoring and the metrics (pre@5, rec@5, ndcg@5, ...); empty when
+    nothing is stored."""
     rows = []
     for path in sorted(experiment_dir(store_root, dataset, CONVERGENCE).glob("*.json")):
         record = load_json(path)
+        validation_scoring = record.get("validation_scoring")
+        if validation_scoring is None and record.get("learning_rate_search"):
+            search = record["learning_rate_search"]
+            validation_scoring = search.get("scoring")
         for row in record["trace"]:
             metrics: dict[str, dict[str, float]] = {}
             for name, value in row.items():
@@ -181,6 +228,9 @@ def load_convergence(store_root: str | Path, dataset: str) -> pd.DataFrame:
             for scoring, values in metrics.items():
                 rows.append({"label": record["label"], "learner": record["learner"], "sampler": record["sampler"],
                              "negative_ratio": record["negative_ratio"],
-                             "learning_rate": record["params"].get("learning_rate"), "epoch": row["epoch"],
+                             "learning_rate": record["params"].get("learning_rate"),
+                             "epochs": int(record["epochs"]),
+                             "weight_floor": record["params"].get("weight_floor", "projected"),
+                             "validation_scoring": validation_scoring, "epoch": row["epoch"],
                              "seconds": row["seconds"], "loss": row["loss"], "scoring": scoring, **values})
     return pd.DataFrame(rows)

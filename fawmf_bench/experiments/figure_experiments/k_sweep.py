@@ -89,9 +89,19 @@ def refit_params(unit: Unit, record: dict[str, Any]) -> dict[str, Any]:
 
 def load_k_sweep(store_root: str | Path, dataset: str) -> pd.DataFrame:
     """One row per stored final (method, K): method, factors, fold, epochs, scoring,
-    validation_pre@5 (of its tuning fit, when stored), fit_seconds and the test metrics."""
+    validation_pre@5 (of its tuning fit, when stored), fit_seconds and the test metrics; where a
+    (method, K) was rerun with other settings, the most recently written records count."""
     store = k_sweep_store(store_root, dataset)
-    records = list(store.records(dataset=dataset, protocol=PROTOCOL))
+    # oldest first, so that where a setting was rerun (e.g. FAWMF after its weight-floor rule
+    # changed) the latest record of a (method, K, seed, fold, stage) wins
+    records = sorted(store.records(dataset=dataset, protocol=PROTOCOL),
+                     key=lambda r: (str((r.get("provenance") or {}).get("written", "")), str(r.get("key", ""))))
+    latest = {}
+    for record in records:
+        unit = record.get("unit")
+        if unit:
+            latest[(unit["method"], unit["params"]["factors"], unit["seed"], unit["fold"], unit["stage"])] = record
+    records = list(latest.values())
     validation = {(r["unit"]["method"], r["unit"]["params"]["factors"], r["unit"]["seed"]): r["metrics"]
                   for r in records if r.get("unit", {}).get("stage") == "tune"}
     rows = []

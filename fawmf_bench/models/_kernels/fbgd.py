@@ -200,9 +200,14 @@ def fbgd_user_pass(indptr, indices, blocks, user_factors, item_factors, membersh
 
 
 @njit(parallel=True, cache=True)
-def fawmf_adam_step(param, grad, first, second, learning_rate, step, floor):
-    """One Adam update (beta1 0.9, beta2 0.999, eps 1e-8, as awmf.m) on flat arrays, in place;
-    afterwards ``param = max(param, floor)`` (floor = -inf for unconstrained parameters)."""
+def fawmf_adam_step(param, grad, first, second, learning_rate, step, floor, read):
+    """One Adam update (beta1 0.9, beta2 0.999, eps 1e-8, as awmf.m) on flat arrays, in place:
+    ``param`` takes the unclamped Adam step and ``read = max(param, floor)`` is the value the
+    gradient will see (floor = -inf for unconstrained parameters).
+
+    Pass a separate ``read`` array to keep ``param`` as an unclamped shadow (awmf.m:
+    ``h = h - lr * step; w1 = max(1e-5, h)``); pass ``read`` = ``param`` itself to project
+    (``param = max(param - lr * step, floor)``)."""
     b1 = 0.9
     b2 = 0.999
     c1 = 1.0 - b1 ** step
@@ -214,4 +219,5 @@ def fawmf_adam_step(param, grad, first, second, learning_rate, step, floor):
         first[t] = mt
         second[t] = vt
         value = param[t] - learning_rate * (mt / c1) / (np.sqrt(vt / c2) + 1e-8)
-        param[t] = max(value, floor)
+        param[t] = value
+        read[t] = max(value, floor)
