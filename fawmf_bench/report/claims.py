@@ -17,7 +17,6 @@ fixed order, fixed number formats, no timestamps.
 
 from __future__ import annotations
 
-import html
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from ..experiments.figure_experiments.exposure_recovery import MODEL_PARAMS as R
 from ..experiments.figure_experiments.exposure_recovery import load_exposure_recovery
 from ..experiments.figure_experiments.k_sweep import k_sweep_store
 from .figure_plots import choose_scoring_on_validation
+from .html import inline
 from .paper import dataset_label, paper_match
 from .tables import Table, epoch_seconds, final_frame
 
@@ -262,10 +262,11 @@ def claim_communities(store_root: Path) -> Claim:
     except FileNotFoundError:
         return Claim("communities", quote, where, UNTESTABLE, UNTESTABLE, "No communities case study in the store.")
     big = summary[summary["argmax_members"] > 0]
+    under_25 = big.get("age_1", 0.0) + big.get("age_18", 0.0)  # ML-1M age groups "Under 18" and "18-24"
     evidence = (f"Interpretability is a judgement, not a number; see Figure 6. Measured on the ML-1M paper split: "
                 f"{len(big)} of {len(summary)} communities hold users (by largest membership); their share of women "
-                f"ranges {_f(big['female_share'].min(), '.2f')}-{_f(big['female_share'].max(), '.2f')} and their mean "
-                f"age code {_f(big['mean_age_code'].min(), '.1f')}-{_f(big['mean_age_code'].max(), '.1f')} "
+                f"ranges {_f(big['female_share'].min(), '.2f')}-{_f(big['female_share'].max(), '.2f')} and their "
+                f"share of users under 25 {_f(np.min(under_25), '.2f')}-{_f(np.max(under_25), '.2f')} "
                 "(side information unused in training).")
     return Claim("communities", quote, where, UNTESTABLE, UNTESTABLE, evidence)
 
@@ -415,7 +416,7 @@ def claims_markdown(claims: Sequence[Claim], notes: Sequence[str] = ()) -> str:
 
 def claims_html(claims: Sequence[Claim], notes: Sequence[str] = ()) -> str:
     """The same audit as an HTML fragment for report.html (the body of its "Claims audit" section)."""
-    e = html.escape
+    e = inline
     rows = "".join(f"<tr><td>{e(c.quote)}</td><td>{e(c.where)}</td><td>{e(c.paper_verdict)}</td>"
                    f"<td>{e(c.cv_verdict)}</td><td>{e(c.evidence)}</td></tr>" for c in claims)
     return (f'<p>{e(_INTRO)}</p>' + "".join(f"<p>{e(n)}</p>" for n in notes)
