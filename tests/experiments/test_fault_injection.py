@@ -136,7 +136,7 @@ def _canonical(store: Path) -> dict[str, object]:
         relative = str(path.relative_to(store))
         if path.suffix == ".json":
             record = json.loads(path.read_text())
-            for key in ("provenance", "fit_seconds", "arrays_sha256", "_path"):
+            for key in ("provenance", "fit_seconds", "fit_cpu_seconds", "arrays_sha256", "_path"):
                 record.pop(key, None)
             for row in record.get("trace", []) + record.get("grid", []):
                 row.pop("seconds", None)
