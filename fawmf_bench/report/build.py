@@ -122,8 +122,8 @@ FIGURES: list[FigureSource] = [
                  "Figure 4: FAWMF on ML-1M, Pre@5 on the held-out part versus epochs and training seconds per learner. "
                  "Each curve's scoring is chosen on validation: [exposure] = S2 (gamma_ij u_i.v_j), [preference] = "
                  "S1 (u_i.v_j); * = no validation choice stored, S1 drawn. The 5X / 25X SGD learners stop at 30 / 20 "
-                 "epochs ('ep'): each of their epochs visits 6 / 26 times the pairs of a 1X epoch, so their budget "
-                 "already exceeds fBGD's whole run in time (right panel)",
+                 "epochs ('ep'): each of their epochs visits 6 / 26 times the pairs of a 1X epoch, so 20-30 of them "
+                 "take about as long as fBGD's whole run (right panel; seconds from a shared, loaded machine)",
                  _draw_convergence,
                  "skipped: no convergence experiment in the store (fawmf-bench run --experiment convergence)",
                  _experiment_records("convergence")),

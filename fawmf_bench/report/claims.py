@@ -29,7 +29,6 @@ from ..evaluation.statistics import paired_ttest
 from ..experiments.figure_experiments import load_communities, load_convergence, load_k_sweep
 from ..experiments.figure_experiments.exposure_recovery import MODEL_PARAMS as RECOVERY_FITS
 from ..experiments.figure_experiments.exposure_recovery import load_exposure_recovery
-from ..experiments.figure_experiments.k_sweep import k_sweep_store
 from .figure_plots import choose_scoring_on_validation
 from .html import inline
 from .paper import dataset_label, paper_match
@@ -245,9 +244,8 @@ def claim_k_sweep(store_root: Path) -> Claim:
         if np.isfinite(row.get("fawmf", np.nan)) and not others.empty:
             checks.append(bool(row["fawmf"] > others.max()))
             cells.append(f"K={k}: FAWMF {_f(row['fawmf'])} vs best other {_f(others.max())} ({others.idxmax()})")
-    rules = sorted({str(r["unit"]["params"].get("weight_floor", "projected"))
-                    for r in k_sweep_store(store_root, FIGURE_DATASET).records()
-                    if r.get("unit", {}).get("method") == "fawmf" and r["unit"]["stage"] == "final"})
+    fawmf = frame[frame["method"] == "fawmf"]  # the records the figure draws (the latest per K)
+    rules = sorted({str(rule or "projected") for rule in fawmf.get("weight_floor", pd.Series(dtype=object))})
     evidence = ("Test Pre@5 on cv fold 0, check per K: FAWMF above both others. " + "; ".join(cells)
                 + f". FAWMF's weight floor in these fits: {'/'.join(rules) or 'n/a'}.")
     return Claim("k-sweep", quote, where, "not run (the sweep uses cv fold 0)", verdict(checks), evidence)

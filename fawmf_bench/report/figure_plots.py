@@ -125,7 +125,7 @@ def draw_convergence(frame: pd.DataFrame, metric: str = "pre@5", scoring: str | 
 CONVERGENCE_NOTE = (
     "[exposure] = S2 scores gamma_ij u_i.v_j, [preference] = S1 scores u_i.v_j, chosen per learner on validation "
     "(* none stored: S1). SGD learners stop at their epoch budget ('ep'): one 5X / 25X epoch visits 6 / 26 times "
-    "the pairs of a 1X epoch, so 20-30 of their epochs already take longer than fBGD's whole run (right panel).")
+    "the pairs of a 1X epoch, so 20-30 of their epochs take about as long as fBGD's whole run (right panel).")
 
 
 def draw_k_sweep(frame: pd.DataFrame, metric: str = "pre@5") -> Figure:

@@ -88,7 +88,8 @@ def refit_params(unit: Unit, record: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_k_sweep(store_root: str | Path, dataset: str) -> pd.DataFrame:
-    """One row per stored final (method, K): method, factors, fold, epochs, scoring,
+    """One row per stored final (method, K): method, factors, fold, epochs, scoring, weight_floor
+    (FAWMF's; "projected" for records from before the option, None for other methods),
     validation_pre@5 (of its tuning fit, when stored), fit_seconds and the test metrics; where a
     (method, K) was rerun with other settings, the most recently written records count."""
     store = k_sweep_store(store_root, dataset)
@@ -113,6 +114,7 @@ def load_k_sweep(store_root: str | Path, dataset: str) -> pd.DataFrame:
         tuned = validation.get((unit["method"], k, unit["seed"]), {})
         rows.append({"method": unit["method"], "factors": k, "fold": unit["fold"], "seed": unit["seed"],
                      "epochs": record["epochs"], "scoring": record["scoring"],
+                     "weight_floor": unit["params"].get("weight_floor") if unit["method"] == "fawmf" else None,
                      "validation_pre@5": tuned.get("pre@5"), "fit_seconds": record["fit_seconds"],
                      **record["metrics"]})
     frame = pd.DataFrame(rows)
