@@ -145,8 +145,12 @@ def screenshot(page: Path, size: tuple[int, int], target: Path, fragment: str = 
         probe = Path(folder) / "probe.html"
         # the frame as tall as the part above the fragment plus one window: nothing needs scrolling
         probe.write_text(_framed(page, size[0], top + size[1]), encoding="utf-8")
-        done = _run(chromium, [f"--window-size={max(size[0], 800)},{top + size[1]}", "--virtual-time-budget=5000",
-                               f"--screenshot={target}", probe.as_uri()], timeout)
+        target.unlink(missing_ok=True)  # never crop an older screenshot when Chromium fails
+        result = _run(chromium, [f"--window-size={max(size[0], 800)},{top + size[1]}", "--virtual-time-budget=5000",
+                                 f"--screenshot={target}", probe.as_uri()], timeout)
+    if not target.is_file():
+        raise RuntimeError(f"Chromium wrote no screenshot (exit code {result.returncode}): "
+                           f"{result.stderr.strip()[-500:]}")
     with Image.open(target) as image:
         view = image.convert("RGB").crop((0, top, size[0], top + size[1]))
     view.quantize(colors=128, dither=Image.Dither.NONE).save(target, optimize=True)  # a small file
