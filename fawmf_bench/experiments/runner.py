@@ -123,12 +123,9 @@ def pending(settings: RunSettings, units: list[Unit], store: ResultStore) -> lis
 
 def run_benchmark(settings: RunSettings, store: ResultStore, executor: Executor | None = None) -> list[dict[str, Any]]:
     """Run tuning and final units for every dataset and method; returns the final records."""
-    prefer_workqueue_layer()
-    tuning = tune_units(settings)
+    prefer_workqueue_layer()  # first: worker processes inherit it
     store.root.mkdir(parents=True, exist_ok=True)
-    for folder in (store.root, resolve_data_home(settings.data_home) / "splits"):
-        remove_stale_temps(folder)  # left by writers killed mid-write
-    if executor is None:
+    if executor is None:  # a local Dask cluster starts in the background while the units are planned
         home_path = resolve_data_home(settings.data_home).resolve()
         home_path.mkdir(parents=True, exist_ok=True)
         home = str(home_path)
@@ -136,6 +133,9 @@ def run_benchmark(settings: RunSettings, store: ResultStore, executor: Executor 
                                  scheduler=settings.scheduler, cluster=settings.cluster,
                                  shared_paths=(str(store.root.resolve()), home))
     with executor:
+        tuning = tune_units(settings)
+        for folder in (store.root, resolve_data_home(settings.data_home) / "splits"):
+            remove_stale_temps(folder)  # left by writers killed mid-write
         log.info("running on %s; store %s", executor.description, store.root)
         finals, failures = _Pipeline(settings, store, executor, tuning).run()
     if failures:

@@ -13,17 +13,21 @@ from click.testing import CliRunner
 from fawmf_bench.cli import cli
 from fawmf_bench.experiments import executors
 from fawmf_bench.experiments.config import load_config
-from fawmf_bench.experiments.executors import FAULT_ENV, DaskExecutor, ExecutorError, make_executor
+from fawmf_bench.experiments.executors import (FAULT_ENV, DaskExecutor, ExecutorError, local_worker_settings,
+                                               make_executor)
 from fawmf_bench.experiments.runner import RunSettings, run_and_store, run_benchmark
 from fawmf_bench.experiments.store import ResultStore
 
 distributed = pytest.importorskip("distributed")
+dask = pytest.importorskip("dask")
 
 
 @pytest.fixture(scope="module")
 def cluster():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, memory_limit=0,
-                                  dashboard_address=None) as local:
+    # the executor's worker settings: Dask's own would also leave MALLOC_TRIM_THRESHOLD_ in this
+    # process's environment, for every later cluster to inherit
+    with dask.config.set(local_worker_settings()), distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, memory_limit=0, dashboard_address=None) as local:
         yield local
 
 
@@ -122,3 +126,35 @@ def test_bad_cluster_spec_and_both_options_exit_2(tmp_path):
         result = runner.invoke(cli, ["run", "--methods", "itempop", "--out", str(tmp_path), *extra])
         assert result.exit_code == 2, result.output
     assert executors.parse_cluster("local:3") == 3
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_local_cluster_workers_keep_adaptive_malloc_and_stop_when_closed_early(tmp_path):
+    executor = DaskExecutor(run_and_store, (), local_workers=1, shared_paths=(str(tmp_path),))
+    executor._ready()  # the cluster starts in the background; submit waits the same way
+    environ = executor.client.run(lambda: (os.getpid(), os.environ.get("MALLOC_TRIM_THRESHOLD_")))
+    ((pid, trim),) = environ.values()
+    assert trim is None  # Dask's default disables glibc's adaptive mmap threshold (15% slower units)
+    executor.close()  # closed before any unit: the workers stop with it
+    assert not _alive(pid)
+
+
+def test_a_local_cluster_that_fails_to_start_is_one_clear_error(monkeypatch, tmp_path, small_config, data_home):
+    def refuse(*args, **kwargs):
+        raise OSError("no free port")
+
+    monkeypatch.setattr(distributed, "LocalCluster", refuse)
+    executor = DaskExecutor(run_and_store, (), local_workers=2)  # starting in the background: no error yet
+    with pytest.raises(ExecutorError, match=r"local Dask cluster did not start \(OSError: no free port\)"):
+        executor.submit(None)
+    executor.close()
+    result = CliRunner().invoke(cli, ["run", "--methods", "itempop", "--config", str(small_config),
+                                      "--out", str(tmp_path / "out"), "--cluster", "local:2"])
+    assert result.exit_code == 2 and "local Dask cluster did not start" in result.output
