@@ -44,6 +44,7 @@ class DeviceCSR:
         self.rows = index(np.repeat(np.arange(n, dtype=np.int64), np.diff(matrix.indptr)))
         self.cols = self.indices
         self.ones = torch.ones(matrix.nnz, dtype=dtype, device=device)
+        self._keys: torch.Tensor | None = None
 
     @property
     def nnz(self) -> int:
@@ -72,7 +73,7 @@ class DeviceCSR:
     @property
     def keys(self) -> torch.Tensor:
         """u * m + j of every positive, in X's CSR order, hence sorted (computed once)."""
-        if getattr(self, "_keys", None) is None:
+        if self._keys is None:
             self._keys = self.rows * self.shape[1] + self.cols
         return self._keys
 

@@ -26,7 +26,8 @@ import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 
-from ..devices import DeviceOutOfMemory, free_device_bytes, torch_device
+from ..devices import free_device_bytes, torch_device
+from ._memory import check_fits, reraise
 from ._sparse import DeviceCSR
 
 #: the fitted NumPy attributes (without the trailing "_") the backend holds
@@ -101,10 +102,7 @@ class TorchBPR:
         n, m = train.shape
         k = user_factors.shape[1]
         self.needed_bytes = bpr_device_bytes(n, m, train.nnz, k, batch_size, user_factors.dtype.itemsize)
-        free = free_device_bytes(device)
-        if self.needed_bytes > free:
-            raise DeviceOutOfMemory(f"needs about {self.needed_bytes / 2**30:.2f} GiB of device memory, "
-                                    f"{free / 2**30:.2f} GiB free on {device}", self.needed_bytes)
+        check_fits(self.needed_bytes, free_device_bytes(device), device)
         self.device = torch_device(device)
         self.learning_rate, self.regularization = learning_rate, regularization
         self.update_bias, self.batch_size = update_bias, int(batch_size)
@@ -117,15 +115,9 @@ class TorchBPR:
             self.has_negative = (torch.from_numpy(counts < m).to(self.device)
                                  if np.any(counts >= m) else None)
         except RuntimeError as error:
-            self._raise_memory(error)
+            reraise(error, self.device, self.needed_bytes)
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(int(seed))
-
-    def _raise_memory(self, error: BaseException):
-        if isinstance(error, torch.cuda.OutOfMemoryError) or "out of memory" in str(error).lower():
-            raise DeviceOutOfMemory(f"ran out of memory on {self.device}: needs about "
-                                    f"{self.needed_bytes / 2**30:.2f} GiB ({error})", self.needed_bytes) from error
-        raise error
 
     def draw_batch(self, size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``size`` triples (u, i, j) as the kernel draws them (fewer if some user has no negative)."""
@@ -146,7 +138,7 @@ class TorchBPR:
                 total += bpr_minibatch_step(self.params, users, positives, negatives, self.learning_rate,
                                             self.regularization, self.update_bias)
         except (RuntimeError, MemoryError) as error:
-            self._raise_memory(error)
+            reraise(error, self.device, self.needed_bytes)
         return float(total) / max(nnz, 1)
 
     def snapshot(self) -> dict[str, torch.Tensor]:

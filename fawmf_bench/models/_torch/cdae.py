@@ -32,7 +32,8 @@ import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 
-from ..devices import DeviceOutOfMemory, free_device_bytes, torch_device
+from ..devices import free_device_bytes, torch_device
+from ._memory import check_fits, reraise
 from ._sparse import DeviceCSR
 
 #: the fitted NumPy attributes (without the trailing "_") the backend holds
@@ -139,10 +140,7 @@ class TorchCDAE:
         batch_targets = int(np.sort(counts)[-batch_size:].sum()) * (1 + int(negatives))
         itemsize = params["input_weights"].dtype.itemsize
         self.needed_bytes = cdae_device_bytes(n, m, train.nnz, k, batch_targets, itemsize)
-        free = free_device_bytes(device)
-        if self.needed_bytes > free:
-            raise DeviceOutOfMemory(f"needs about {self.needed_bytes / 2**30:.2f} GiB of device memory, "
-                                    f"{free / 2**30:.2f} GiB free on {device}", self.needed_bytes)
+        check_fits(self.needed_bytes, free_device_bytes(device), device)
         self.device = torch_device(device)
         self.corruption, self.negatives = float(corruption), int(negatives)
         self.inv_keep = 1.0 / (1.0 - self.corruption)
@@ -155,15 +153,9 @@ class TorchCDAE:
             # users without positives are skipped, as in the kernel
             self.active = torch.from_numpy(np.flatnonzero(counts > 0)).to(self.device)
         except RuntimeError as error:
-            self._raise_memory(error)
+            reraise(error, self.device, self.needed_bytes)
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(int(seed))
-
-    def _raise_memory(self, error: BaseException):
-        if isinstance(error, torch.cuda.OutOfMemoryError) or "out of memory" in str(error).lower():
-            raise DeviceOutOfMemory(f"ran out of memory on {self.device}: needs about "
-                                    f"{self.needed_bytes / 2**30:.2f} GiB ({error})", self.needed_bytes) from error
-        raise error
 
     def step(self, epoch: int) -> float:
         """One epoch: every user with a positive once, ``batch_size`` per AdaGrad step; returns
@@ -179,7 +171,7 @@ class TorchCDAE:
                 adagrad_step(self.params, self.accumulators, grads, self.learning_rate)
                 total += loss
         except (RuntimeError, MemoryError) as error:
-            self._raise_memory(error)
+            reraise(error, self.device, self.needed_bytes)
         return float(total) / self.x.nnz
 
     def snapshot(self) -> dict[str, torch.Tensor]:
