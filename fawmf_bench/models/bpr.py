@@ -34,7 +34,8 @@ from .devices import DEVICE_NAME, TorchBacked, resolve_device
 class BPR(TorchBacked, Recommender):
     """Bayesian personalised ranking MF (see module docstring).
 
-    ``batch_size`` (triples per synchronous step) is used by the torch path only. Its default,
+    ``batch_size`` (triples per synchronous step) is used by the torch path only, and
+    ``sampler_chunks`` (the Hogwild chunks) by the CPU path only. ``batch_size``'s default,
     4096, fills a GPU's kernels (4096 x K gathers per step) while keeping the staleness of a
     step small: a popular item (1% of the positives) occurs about 40 times in a batch, so the
     summed step stays close to the 40 sequential ones at the SGD learning rate; much bigger
