@@ -213,3 +213,17 @@ def test_out_of_device_memory(synthetic, monkeypatch):
     monkeypatch.setattr(torch_bpr, "free_device_bytes", lambda device: 1e5)
     with pytest.raises(DeviceOutOfMemory, match="GiB of device memory"):
         BPR(factors=4, epochs=1, device="torch-cpu").fit(synthetic)
+
+
+def test_the_best_epoch_is_restored_from_the_device_snapshot(synthetic):
+    """A monitor whose metric only falls keeps epoch 1: the fit ends with epoch 1's parameters."""
+    from fawmf_bench.models.base import FitMonitor
+
+    falling = iter(range(100, 0, -1))
+    monitor = FitMonitor(lambda score_fn: {"pre@5": float(next(falling))}, every=1, patience=10)
+    best = BPR(factors=4, epochs=3, device="torch-cpu").fit(synthetic, monitor)
+    once = BPR(factors=4, epochs=1, device="torch-cpu").fit(synthetic)
+    assert best.best_epoch_ == 1 and best.n_epochs_ == 3
+    for key in ("user_factors_", "item_factors_", "item_bias_"):
+        assert np.array_equal(getattr(best, key), getattr(once, key)), key
+    assert np.array_equal(best.score(np.arange(5)), once.score(np.arange(5)))

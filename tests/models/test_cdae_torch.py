@@ -269,3 +269,18 @@ def test_out_of_device_memory(monkeypatch):
     monkeypatch.setattr(torch_cdae, "free_device_bytes", lambda device: 1e5)
     with pytest.raises(DeviceOutOfMemory, match="GiB of device memory"):
         CDAE(factors=4, epochs=1, device="torch-cpu").fit(generate("small", seed=0)[0].matrix)
+
+
+def test_the_best_epoch_is_restored_from_the_device_snapshot():
+    """A monitor whose metric only falls keeps epoch 1: the fit ends with epoch 1's parameters."""
+    from fawmf_bench.models.base import FitMonitor
+
+    train = generate("small", seed=0)[0].matrix[:300]
+    falling = iter(range(100, 0, -1))
+    monitor = FitMonitor(lambda score_fn: {"pre@5": float(next(falling))}, every=1, patience=10)
+    best = CDAE(factors=4, epochs=3, device="torch-cpu").fit(train, monitor)
+    once = CDAE(factors=4, epochs=1, device="torch-cpu").fit(train)
+    assert best.best_epoch_ == 1 and best.n_epochs_ == 3
+    for key in NAMES:
+        assert np.array_equal(getattr(best, key + "_"), getattr(once, key + "_")), key
+    assert np.array_equal(best.score(np.arange(5)), once.score(np.arange(5)))
