@@ -3,16 +3,17 @@
 For ML-1M and the Douban-size synthetic preset, per method with a torch backend and per
 device: the median per-epoch training time, a whole fit (``--fit-epochs`` epochs, full-ranking
 evaluation on a 20% holdout every ``--every`` epochs) and one full-ranking evaluation of every
-user, each with the ratio CPU / device (EXMF and WMF: a twentieth of the epochs). Targets of
+user, each with the ratio CPU / device (all but FAWMF: a twentieth of the epochs). Targets of
 issue 14 on one H100/H200-class GPU (float32): FAWMF Douban-size epoch <= 40 ms, 1000-epoch fit with evaluation every 25 < 2 min, full ranking
 of 123k users x 20k items < 2 s, EXMF Douban-size epoch < 10 s.
 
     python benchmarks/bench_gpu.py --device cuda                          # both datasets, all methods
     python benchmarks/bench_gpu.py --device cuda --datasets douban --methods fawmf --cpu-fit-epochs 25
                                                   # the issue's FAWMF targets in a few minutes
+    python benchmarks/bench_gpu.py --device cuda --methods cdae bpr  # the mini-batch learners
     nice -n 10 python benchmarks/bench_gpu.py --device torch-cpu --datasets ml-1m --epochs 5 --fit-epochs 50
 
-The CPU path's whole fit can be shortened with ``--cpu-fit-epochs`` (EXMF, WMF: a twentieth
+The CPU path's whole fit can be shortened with ``--cpu-fit-epochs`` (all but FAWMF: a twentieth
 of it); its time is then shown scaled to the device's epochs, marked "scaled". On 16 cores a
 Douban-size EXMF epoch takes minutes on the CPU path: time EXMF there with a small
 ``--cpu-fit-epochs`` or ``--no-fit``. ML-1M comes from FAWMF_BENCH_HOME /
@@ -33,10 +34,14 @@ from fawmf_bench.models import FitMonitor, make_model
 from fawmf_bench.models.base import Scorer
 from fawmf_bench.models.devices import resolve_device
 
-#: methods with a torch backend and the parameters timed (the paper's K = D = 20)
+#: methods with a torch backend and the parameters timed (the paper's K = D = 20); CDAE and BPR
+#: in order of their Douban-size CPU cost per epoch (19 s, 10 s), each with its default
+#: ``batch_size`` on the device (synchronous mini-batches, so their Pre@5 differs from the CPU's)
 METHODS = {
     "fawmf": dict(factors=20, communities=20, learner="fbgd"),
     "exmf": dict(factors=20),
+    "cdae": dict(factors=20),
+    "bpr": dict(factors=20),
     "wmf": dict(factors=20),
 }
 
