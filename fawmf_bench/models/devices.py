@@ -94,10 +94,17 @@ def resolve_device(name: str) -> str:
 
 
 def torch_device(resolved: str):
-    """The ``torch.device`` of a resolved non-numba device name."""
+    """The ``torch.device`` of a resolved non-numba device name. On ``torch-cpu``, torch's
+    intra-op threads follow numba's thread count, which the runner limits per unit (torch's own
+    default, every core, oversubscribes a machine running several units)."""
     import torch
 
-    return torch.device("cpu" if resolved == "torch-cpu" else resolved)
+    if resolved == "torch-cpu":
+        import numba
+
+        torch.set_num_threads(numba.get_num_threads())
+        return torch.device("cpu")
+    return torch.device(resolved)
 
 
 def free_device_bytes(resolved: str) -> float:

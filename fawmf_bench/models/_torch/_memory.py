@@ -1,4 +1,5 @@
-"""Device-memory checks shared by the torch backends of the sampling learners (BPR, CDAE)."""
+"""Device-memory checks shared by the torch backends: a clear error before any work when the
+estimate exceeds the free memory, and out-of-memory errors during work translated to it."""
 
 from __future__ import annotations
 

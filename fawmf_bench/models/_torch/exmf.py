@@ -17,7 +17,8 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ..devices import DeviceOutOfMemory, free_device_bytes, torch_device
+from ..devices import free_device_bytes, torch_device
+from ._memory import check_fits, reraise
 from ._sparse import DeviceCSR
 
 _MU_CLIP = 1e-8
@@ -56,10 +57,7 @@ class TorchEXMF:
             block_users = max(1, (2**26 if device.startswith("cuda") else 2**22) // m)
         block_users = min(int(block_users), n)
         self.needed_bytes = exmf_device_bytes(n, m, train.nnz, k, block_users)
-        free = free_device_bytes(device)
-        if self.needed_bytes > free:
-            raise DeviceOutOfMemory(f"needs about {self.needed_bytes / 2**30:.2f} GiB of device memory, "
-                                    f"{free / 2**30:.2f} GiB free on {device}", self.needed_bytes)
+        check_fits(self.needed_bytes, free_device_bytes(device), device)
         self.device = torch_device(device)
         self.lambda_theta, self.lambda_beta, self.lambda_y = lambda_theta, lambda_beta, lambda_y
         self.prior_a, self.prior_b = prior_a, prior_b
@@ -77,10 +75,7 @@ class TorchEXMF:
         self.version = 0
 
     def _raise_memory(self, error: BaseException):
-        if isinstance(error, torch.cuda.OutOfMemoryError) or "out of memory" in str(error).lower():
-            raise DeviceOutOfMemory(f"ran out of memory on {self.device}: needs about "
-                                    f"{self.needed_bytes / 2**30:.2f} GiB ({error})", self.needed_bytes) from error
-        raise error
+        reraise(error, self.device, self.needed_bytes)
 
     def posterior_block(self, start: int, stop: int, with_loglik: bool = False
                         ) -> tuple[torch.Tensor, torch.Tensor | None]:

@@ -23,7 +23,8 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ..devices import DeviceOutOfMemory, free_device_bytes, torch_device
+from ..devices import free_device_bytes, torch_device
+from ._memory import check_fits, reraise
 from ..fawmf_gradient import PARAMETER_NAMES, Objective
 from ._sparse import DeviceCSR
 
@@ -178,10 +179,6 @@ def fbgd_device_bytes(n: int, m: int, nnz: int, factors: int, communities: int, 
     return float(total)
 
 
-def _out_of_memory(error: BaseException) -> bool:
-    return isinstance(error, torch.cuda.OutOfMemoryError) or "out of memory" in str(error).lower()
-
-
 class TorchFAWMF:
     """The parameters of a FAWMF fit on a torch device and its full-batch learner."""
 
@@ -197,10 +194,7 @@ class TorchFAWMF:
         self.needed_bytes = fbgd_device_bytes(n, m, train.nnz, params["user_factors"].shape[1],
                                               params["membership_logits"].shape[1], first.dtype.itemsize,
                                               learner)
-        free = free_device_bytes(device)
-        if self.needed_bytes > free:
-            raise DeviceOutOfMemory(f"needs about {self.needed_bytes / 2**30:.2f} GiB of device memory, "
-                                    f"{free / 2**30:.2f} GiB free on {device}", self.needed_bytes)
+        check_fits(self.needed_bytes, free_device_bytes(device), device)
         self.device = torch_device(device)
         self.objective = objective
         self.learner = learner
@@ -220,10 +214,7 @@ class TorchFAWMF:
         self._exposure: tuple[int, torch.Tensor] | None = None
 
     def _raise_memory(self, error: BaseException):
-        if _out_of_memory(error):
-            raise DeviceOutOfMemory(f"ran out of memory on {self.device}: needs about "
-                                    f"{self.needed_bytes / 2**30:.2f} GiB ({error})", self.needed_bytes) from error
-        raise error
+        reraise(error, self.device, self.needed_bytes)
 
     def read(self) -> dict[str, torch.Tensor]:
         """The parameters as the model reads them (the floor applied to w under ``on_read``)."""

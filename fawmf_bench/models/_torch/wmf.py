@@ -18,7 +18,8 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ..devices import DeviceOutOfMemory, free_device_bytes, torch_device
+from ..devices import free_device_bytes, torch_device
+from ._memory import check_fits, reraise
 from ._sparse import DeviceCSR
 
 
@@ -62,10 +63,7 @@ class TorchWMF:
         n, m = train.shape
         k = user_factors.shape[1]
         self.needed_bytes = wmf_device_bytes(n, m, train.nnz, k)
-        free = free_device_bytes(device)
-        if self.needed_bytes > free:
-            raise DeviceOutOfMemory(f"needs about {self.needed_bytes / 2**30:.2f} GiB of device memory, "
-                                    f"{free / 2**30:.2f} GiB free on {device}", self.needed_bytes)
+        check_fits(self.needed_bytes, free_device_bytes(device), device)
         self.device = torch_device(device)
         self.regularization, self.alpha = regularization, alpha
         self.x = DeviceCSR(train, self.device, torch.float32)
@@ -91,9 +89,8 @@ class TorchWMF:
             self.params["item_factors"] = solve_side(self._xt, self.params["user_factors"],
                                                      self.regularization, self.alpha)
             return self.loss()
-        except torch.cuda.OutOfMemoryError as error:
-            raise DeviceOutOfMemory(f"ran out of memory on {self.device}: needs about "
-                                    f"{self.needed_bytes / 2**30:.2f} GiB ({error})", self.needed_bytes) from error
+        except (RuntimeError, MemoryError) as error:
+            reraise(error, self.device, self.needed_bytes)
 
     def snapshot(self) -> dict[str, torch.Tensor]:
         return {key: a.clone() for key, a in self.params.items()}
