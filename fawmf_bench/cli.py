@@ -317,7 +317,7 @@ def run(ctx: click.Context, experiment: str, epochs: int | None, every: int, k_v
     """
     from .data import load_dataset
     from .experiments.executors import ExecutorError
-    from .experiments.runner import RunFailed, run_benchmark
+    from .experiments.runner import RunFailed, run_benchmark, start_executor
     from .experiments.store import ResultStore
     from .report.tables import summary_table
 
@@ -331,11 +331,13 @@ def run(ctx: click.Context, experiment: str, epochs: int | None, every: int, k_v
                                o["home"], epochs, every, k_values)
         return
     settings = _bench_settings(ctx, **_shared(options))
-    for name in settings.datasets:  # fail early, before any work, when a dataset is missing
-        _data_errors(lambda: load_dataset(name, home=settings.data_home))
-    _log_to_store(out / "store")
+    store = ResultStore(out / "store")
+    _log_to_store(store.root)
     try:
-        records = run_benchmark(settings, ResultStore(out / "store"))
+        with start_executor(settings, store) as executor:  # a local cluster starts while the data loads
+            for name in settings.datasets:  # fail early, before any unit, when a dataset is missing
+                _data_errors(lambda: load_dataset(name, home=settings.data_home))
+            records = run_benchmark(settings, store, executor)
     except ExecutorError as exc:
         raise UsageProblem(str(exc)) from exc
     except RunFailed as exc:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import abc
 import importlib.util
 import logging
+import multiprocessing
 import os
 import signal
 import sys
@@ -241,27 +242,50 @@ def peak_memory_bytes() -> int:
     return peak if sys.platform == "darwin" else peak * 1024
 
 
+#: what a local cluster's fork server imports once for all its workers
+FORKSERVER_PRELOAD = ["distributed", "fawmf_bench.experiments.units", __name__]
+
+
 def local_worker_settings() -> dict[str, Any]:
-    """Dask settings for the worker processes a LocalCluster spawns: Dask's, less
-    ``MALLOC_TRIM_THRESHOLD_`` (see :class:`DaskExecutor`). Dask's Nanny writes its variables into
-    the spawning process's own environment too, where every later cluster would inherit them."""
-    return {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+    """Dask settings for the worker processes of a LocalCluster (see :class:`DaskExecutor`):
+    forked from a fork server where the platform has one, and without Dask's
+    ``MALLOC_TRIM_THRESHOLD_`` (Dask's Nanny also writes its variables into the spawning
+    process's own environment, where every later cluster would inherit them)."""
+    settings: dict[str, Any] = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        settings["distributed.worker.multiprocessing-method"] = "forkserver"
+    return settings
+
+
+def start_forkserver() -> None:
+    """Start the fork server local workers fork from, importing :data:`FORKSERVER_PRELOAD` in its
+    own process (beside the caller's work) instead of once in every worker."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return
+    from multiprocessing import forkserver
+
+    multiprocessing.get_context("forkserver").set_forkserver_preload(FORKSERVER_PRELOAD)
+    forkserver.ensure_running()
 
 
 class DaskExecutor(Executor):
     """Units as Dask tasks on ``address`` (a running scheduler) or on a new LocalCluster.
 
     A LocalCluster starts in a background thread, so its start-up (about a second) overlaps
-    the runner's own preparation; the first ``submit`` waits for it. Its workers are spawned
-    without Dask's default ``MALLOC_TRIM_THRESHOLD_``: that setting disables glibc's adaptive
-    mmap threshold, so every large NumPy temporary is mapped and faulted in anew (measured on
-    the synthetic default's units: about 13x the minor page faults and 15% more CPU time than
-    the same units in a process pool).
+    the runner's own preparation; the first ``submit`` waits for it. Its workers fork from a
+    fork server that imported Dask and this package once (:func:`start_forkserver`; spawned
+    workers each imported them, about a CPU-second apiece), and they run without Dask's
+    default ``MALLOC_TRIM_THRESHOLD_``: that setting disables glibc's adaptive mmap threshold,
+    so every large NumPy temporary is mapped and faulted in anew (measured on the synthetic
+    default's units: about 13x the minor page faults and 15% more CPU time than the same
+    units in a process pool). A worker exits when its Nanny (in this process) goes away.
     """
 
     def __init__(self, task: Task, args: tuple[Any, ...], *, address: str | None = None,
                  local_workers: int | None = None, shared_paths: tuple[str, ...] = (),
                  connect_timeout: float = 5.0) -> None:
+        if address is None and importlib.util.find_spec("distributed") is not None:
+            start_forkserver()  # first: its imports run while this process imports Dask
         distributed = _import_distributed()
         import dask
 
@@ -302,7 +326,7 @@ class DaskExecutor(Executor):
         try:
             self.cluster = distributed.LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True, memory_limit=0,
-                dashboard_address=":0" if _has_bokeh() else None, silence_logs=logging.ERROR)
+                dashboard_address=":0", silence_logs=logging.ERROR)
             self.client = distributed.Client(self.cluster, set_as_default=False)
             self._connected()
         except BaseException as error:  # noqa: BLE001 - raised in the caller's thread by _ready

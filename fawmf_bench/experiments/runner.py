@@ -121,17 +121,24 @@ def pending(settings: RunSettings, units: list[Unit], store: ResultStore) -> lis
     return list(units) if settings.force else [u for u in units if not store.has(u)]
 
 
-def run_benchmark(settings: RunSettings, store: ResultStore, executor: Executor | None = None) -> list[dict[str, Any]]:
-    """Run tuning and final units for every dataset and method; returns the final records."""
+def start_executor(settings: RunSettings, store: ResultStore) -> Executor:
+    """The executor ``settings`` ask for, writing into ``store``. A local Dask cluster starts in
+    the background: the caller's next steps (loading the data, planning the units) overlap it."""
     prefer_workqueue_layer()  # first: worker processes inherit it
     store.root.mkdir(parents=True, exist_ok=True)
-    if executor is None:  # a local Dask cluster starts in the background while the units are planned
-        home_path = resolve_data_home(settings.data_home).resolve()
-        home_path.mkdir(parents=True, exist_ok=True)
-        home = str(home_path)
-        executor = make_executor(run_and_store, (str(store.root.resolve()), home, settings.force), jobs=settings.jobs,
-                                 scheduler=settings.scheduler, cluster=settings.cluster,
-                                 shared_paths=(str(store.root.resolve()), home))
+    home_path = resolve_data_home(settings.data_home).resolve()
+    home_path.mkdir(parents=True, exist_ok=True)
+    home, root = str(home_path), str(store.root.resolve())
+    return make_executor(run_and_store, (root, home, settings.force), jobs=settings.jobs,
+                         scheduler=settings.scheduler, cluster=settings.cluster, shared_paths=(root, home))
+
+
+def run_benchmark(settings: RunSettings, store: ResultStore, executor: Executor | None = None) -> list[dict[str, Any]]:
+    """Run tuning and final units for every dataset and method; returns the final records.
+    ``executor``: one from :func:`start_executor` (default: started here); it is closed at the end."""
+    if executor is None:
+        executor = start_executor(settings, store)
+    prefer_workqueue_layer()
     with executor:
         tuning = tune_units(settings)
         for folder in (store.root, resolve_data_home(settings.data_home) / "splits"):
