@@ -334,7 +334,8 @@ def run(ctx: click.Context, experiment: str, epochs: int | None, every: int, k_v
     store = ResultStore(out / "store")
     _log_to_store(store.root)
     try:
-        with start_executor(settings, store) as executor:  # a local cluster starts while the data loads
+        executor = _data_errors(lambda: start_executor(settings, store))  # a local cluster starts now
+        with executor:
             for name in settings.datasets:  # fail early, before any unit, when a dataset is missing
                 _data_errors(lambda: load_dataset(name, home=settings.data_home))
             records = run_benchmark(settings, store, executor)
