@@ -20,6 +20,7 @@ from fawmf_bench.models.devices import DeviceOutOfMemory  # noqa: E402
 from fawmf_bench.models._torch import bpr as torch_bpr  # noqa: E402
 from fawmf_bench.models._torch._sparse import DeviceCSR  # noqa: E402
 from fawmf_bench.testing import check_recommender, tiny_matrix  # noqa: E402
+from tests.models.finite_differences import central_differences  # noqa: E402
 
 REG = 0.03
 CPU = torch.device("cpu")
@@ -85,17 +86,9 @@ def test_batch_gradient_equals_finite_differences():
     loss, ascent = torch_bpr.bpr_batch_ascent(_tensors(params), *(torch.from_numpy(a) for a in
                                               (users, positives, negatives)), REG)
     assert loss == pytest.approx(-_objective(params, users, positives, negatives, reg=0.0), rel=1e-12)
-    h = 1e-6
-    for key, value in params.items():
-        numeric = np.zeros_like(value)
-        for index in np.ndindex(value.shape):
-            plus = {k: v.copy() for k, v in params.items()}
-            minus = {k: v.copy() for k, v in params.items()}
-            plus[key][index] += h
-            minus[key][index] -= h
-            numeric[index] = (_objective(plus, users, positives, negatives)
-                              - _objective(minus, users, positives, negatives)) / (2 * h)
-        np.testing.assert_allclose(ascent[key].numpy(), numeric, rtol=1e-7, atol=1e-8, err_msg=key)
+    numeric = central_differences(lambda p: _objective(p, users, positives, negatives), params)
+    for key in params:
+        np.testing.assert_allclose(ascent[key].numpy(), numeric[key], rtol=1e-7, atol=1e-8, err_msg=key)
 
 
 def test_one_minibatch_step_equals_the_numpy_reference():

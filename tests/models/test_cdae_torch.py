@@ -21,6 +21,7 @@ from fawmf_bench.models.devices import DeviceOutOfMemory  # noqa: E402
 from fawmf_bench.models._torch import cdae as torch_cdae  # noqa: E402
 from fawmf_bench.models._torch._sparse import DeviceCSR  # noqa: E402
 from fawmf_bench.testing import CHECKS, check_save_load_round_trip, tiny_matrix  # noqa: E402
+from tests.models.finite_differences import central_differences  # noqa: E402
 
 NAMES = torch_cdae.PARAMETER_NAMES
 REG, INV_KEEP, LR = 0.05, 1.25, 0.1
@@ -102,17 +103,9 @@ def test_batch_gradient_equals_finite_differences():
     loss, grads = torch_cdae.cdae_loss_and_gradient(_tensors(params), _batch(*FIXED), INV_KEEP, REG)
     assert float(loss) == pytest.approx(_numpy_loss_and_gradient(params, *FIXED)[0], rel=1e-12)
     analytic = _dense(grads, params)
-    h = 1e-6
-    for key, value in params.items():
-        numeric = np.zeros_like(value)
-        for index in np.ndindex(value.shape):
-            plus = {k: v.copy() for k, v in params.items()}
-            minus = {k: v.copy() for k, v in params.items()}
-            plus[key][index] += h
-            minus[key][index] -= h
-            numeric[index] = (_numpy_loss_and_gradient(plus, *FIXED)[0]
-                              - _numpy_loss_and_gradient(minus, *FIXED)[0]) / (2 * h)
-        np.testing.assert_allclose(analytic[key], numeric, rtol=1e-7, atol=1e-8, err_msg=key)
+    numeric = central_differences(lambda p: _numpy_loss_and_gradient(p, *FIXED)[0], params)
+    for key in params:
+        np.testing.assert_allclose(analytic[key], numeric[key], rtol=1e-7, atol=1e-8, err_msg=key)
 
 
 def test_gradient_equals_autograd():

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 
 from ..devices import free_device_bytes, torch_device
 from ._memory import check_fits, reraise
+from ._params import DeviceParameters
 from ._sparse import DeviceCSR
 
 #: the fitted NumPy attributes (without the trailing "_") the backend holds
@@ -93,7 +94,7 @@ def bpr_minibatch_step(params: dict[str, torch.Tensor], users: torch.Tensor, pos
     return loss.sum()
 
 
-class TorchBPR:
+class TorchBPR(DeviceParameters):
     """BPR's parameters on a torch device and its mini-batch SGD epoch (module docstring)."""
 
     def __init__(self, train: sp.csr_matrix, user_factors: np.ndarray, item_factors: np.ndarray,
@@ -140,15 +141,6 @@ class TorchBPR:
         except (RuntimeError, MemoryError) as error:
             reraise(error, self.device, self.needed_bytes)
         return float(total) / max(nnz, 1)
-
-    def snapshot(self) -> dict[str, torch.Tensor]:
-        return {key: a.clone() for key, a in self.params.items()}
-
-    def restore(self, state: dict[str, torch.Tensor]) -> None:
-        self.params = {key: a.clone() for key, a in state.items()}
-
-    def to_numpy(self) -> dict[str, np.ndarray]:
-        return {key: a.cpu().numpy().copy() for key, a in self.params.items()}
 
     def score(self, users: np.ndarray, scoring: str) -> torch.Tensor:
         """p_u . q_j + b_j on the device."""

@@ -34,6 +34,7 @@ import torch.nn.functional as F
 
 from ..devices import free_device_bytes, torch_device
 from ._memory import check_fits, reraise
+from ._params import DeviceParameters
 from ._sparse import DeviceCSR
 
 #: the fitted NumPy attributes (without the trailing "_") the backend holds
@@ -128,7 +129,7 @@ def cdae_device_bytes(n: int, m: int, nnz: int, k: int, batch_targets: int, item
                  + batch_targets * (6 * 8 + 6 * k * itemsize))
 
 
-class TorchCDAE:
+class TorchCDAE(DeviceParameters):
     """CDAE's parameters on a torch device and its mini-batch AdaGrad epoch (module docstring)."""
 
     def __init__(self, train: sp.csr_matrix, params: dict[str, np.ndarray], *, corruption: float, negatives: int,
@@ -173,15 +174,6 @@ class TorchCDAE:
         except (RuntimeError, MemoryError) as error:
             reraise(error, self.device, self.needed_bytes)
         return float(total) / self.x.nnz
-
-    def snapshot(self) -> dict[str, torch.Tensor]:
-        return {key: a.clone() for key, a in self.params.items()}
-
-    def restore(self, state: dict[str, torch.Tensor]) -> None:
-        self.params = {key: a.clone() for key, a in state.items()}
-
-    def to_numpy(self) -> dict[str, np.ndarray]:
-        return {key: a.cpu().numpy().copy() for key, a in self.params.items()}
 
     def score(self, users: np.ndarray, scoring: str) -> torch.Tensor:
         """W'_i . sigmoid(sum_{j in O_u} W_j + V_u + b) + b'_i (uncorrupted input) on the device."""

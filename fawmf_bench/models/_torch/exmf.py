@@ -19,6 +19,7 @@ import torch
 
 from ..devices import free_device_bytes, torch_device
 from ._memory import check_fits, reraise
+from ._params import DeviceParameters
 from ._sparse import DeviceCSR
 
 _MU_CLIP = 1e-8
@@ -45,7 +46,7 @@ def exmf_device_bytes(n: int, m: int, nnz: int, k: int, block_users: int) -> flo
                  + 6 * (n + m) * k * 8 + nnz * 40)
 
 
-class TorchEXMF:
+class TorchEXMF(DeviceParameters):
     """EXMF's parameters on a torch device and its EM epoch (module docstring)."""
 
     def __init__(self, train: sp.csr_matrix, user_factors: np.ndarray, item_factors: np.ndarray,
@@ -154,16 +155,6 @@ class TorchEXMF:
             self._raise_memory(error)
         self.version += 1
         return loss
-
-    def snapshot(self) -> dict[str, torch.Tensor]:
-        return {key: a.clone() for key, a in self.params.items()}
-
-    def restore(self, state: dict[str, torch.Tensor]) -> None:
-        self.params = {key: a.clone() for key, a in state.items()}
-        self.version += 1
-
-    def to_numpy(self) -> dict[str, np.ndarray]:
-        return {key: a.cpu().numpy().copy() for key, a in self.params.items()}
 
     def score(self, users: np.ndarray, scoring: str) -> torch.Tensor:
         """theta_u . beta_i ("preference") or mu_i theta_u . beta_i ("exposure"), on the device."""

@@ -26,6 +26,7 @@ import torch
 from ..devices import free_device_bytes, torch_device
 from ._memory import check_fits, reraise
 from ..fawmf_gradient import PARAMETER_NAMES, Objective
+from ._params import DeviceParameters
 from ._sparse import DeviceCSR
 
 #: lower bounds of the constrained parameters (as models/fawmf.py)
@@ -179,7 +180,7 @@ def fbgd_device_bytes(n: int, m: int, nnz: int, factors: int, communities: int, 
     return float(total)
 
 
-class TorchFAWMF:
+class TorchFAWMF(DeviceParameters):
     """The parameters of a FAWMF fit on a torch device and its full-batch learner."""
 
     def __init__(self, train: sp.csr_matrix, params: dict[str, np.ndarray], objective: Objective,
@@ -245,18 +246,6 @@ class TorchFAWMF:
         return loss
 
     # ----------------------------------------------------------------- state and scoring
-    def snapshot(self) -> dict[str, torch.Tensor]:
-        return {key: a.clone() for key, a in self.params.items()}
-
-    def restore(self, state: dict[str, torch.Tensor]) -> None:
-        for key, a in state.items():
-            self.params[key].copy_(a)
-        self.version += 1
-
-    def to_numpy(self) -> dict[str, np.ndarray]:
-        """The stored parameters (w: the shadow under ``on_read``) as NumPy arrays."""
-        return {key: a.cpu().numpy().copy() for key, a in self.params.items()}
-
     def membership(self) -> torch.Tensor:
         return torch.softmax(self.params["membership_logits"], dim=1)
 

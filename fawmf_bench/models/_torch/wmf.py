@@ -20,6 +20,7 @@ import torch
 
 from ..devices import free_device_bytes, torch_device
 from ._memory import check_fits, reraise
+from ._params import DeviceParameters
 from ._sparse import DeviceCSR
 
 
@@ -55,7 +56,7 @@ def solve_side(x: torch.Tensor, fixed: torch.Tensor, regularization: float, alph
     return solution[:, :, 0].to(fixed.dtype)
 
 
-class TorchWMF:
+class TorchWMF(DeviceParameters):
     """WMF's factors on a torch device and one ALS iteration per epoch (users, then items)."""
 
     def __init__(self, train: sp.csr_matrix, user_factors: np.ndarray, item_factors: np.ndarray,
@@ -91,15 +92,6 @@ class TorchWMF:
             return self.loss()
         except (RuntimeError, MemoryError) as error:
             reraise(error, self.device, self.needed_bytes)
-
-    def snapshot(self) -> dict[str, torch.Tensor]:
-        return {key: a.clone() for key, a in self.params.items()}
-
-    def restore(self, state: dict[str, torch.Tensor]) -> None:
-        self.params = {key: a.clone() for key, a in state.items()}
-
-    def to_numpy(self) -> dict[str, np.ndarray]:
-        return {key: a.cpu().numpy().copy() for key, a in self.params.items()}
 
     def score(self, users: np.ndarray, scoring: str) -> torch.Tensor:
         index = torch.from_numpy(np.asarray(users, dtype=np.int64)).to(self.device)
