@@ -1,10 +1,15 @@
 """A cost model for units: seconds per epoch and per evaluation, calibrated on this machine.
 
 Calibration (once per machine, method, dataset and shape-defining parameters; cached as JSON
-under ``<data home>/costmodel/<node>.json``): a random sample of at most ``SAMPLE_USERS``
-users of the dataset itself (every item kept) is split 80/20; each method is fitted on it for
-1 and for ``1 + PROBE_EPOCHS`` epochs on one thread (numba and BLAS), timed in process CPU
-seconds (a shared, loaded machine stretches wall time, not CPU time), so that
+under ``<data home>/costmodel/<node>.json``): a random sample of ``SAMPLE_USERS`` users of
+the dataset itself, or one in ``SAMPLE_FRACTION`` of a larger one (every item kept), is split
+80/20; each method is fitted on it for 1 and for 1 + P epochs on one thread (numba and BLAS),
+timed in process CPU seconds (a shared, loaded machine stretches wall time, not CPU time),
+with P grown from ``PROBE_EPOCHS`` until the difference is at least ``PROBE_SECONDS`` (a
+shorter probe is timer and setup noise: it once gave FAWMF a negative epoch); where the
+sample predicts that these probes would cost at most ``FULL_PROBE_SECONDS`` on every user,
+they are run again on every user (a sample fits in the CPU's caches where the whole dataset
+does not), so that
 
     seconds per epoch  s_c = (t(1 + P) - t(1)) / P,   setup  a_c = t(1) - s_c,
 
@@ -52,9 +57,14 @@ from .units import Unit
 log = logging.getLogger(__name__)
 
 SAMPLE_USERS = 3000
+SAMPLE_FRACTION = 8  # large datasets: at least one user in 8 (caches: a small sample runs faster per positive)
 PROBE_EPOCHS = 2
+PROBE_SECONDS = 0.5  # a probe shorter than this is timer and setup noise: it is lengthened
+MAX_PROBE_EPOCHS = 64
+FULL_PROBE_SECONDS = 180.0  # time the epochs on every user when that costs at most this
 VALIDATION_FRACTION = 0.1  # make_splits' default carve-out
-CACHE_VERSION = 3  # 2: CPU time instead of wall time; 3: two samples
+CACHE_VERSION = 5  # 2: CPU time instead of wall time; 3: two samples; 4: probes of >= PROBE_SECONDS,
+#                    larger samples; 5: every user where that is cheap
 #: parameters that change the work of an epoch (the others, rates and penalties, do not)
 STRUCTURAL = frozenset({"factors", "communities", "negatives", "learner", "dtype", "batch_size", "user_influence",
                         "sampler", "negative_ratio"})
@@ -119,6 +129,12 @@ def scaled_epoch_seconds(method: str, cal: Calibration, n: int, m: int, positive
     return cal.epoch_seconds * sum(target) / sum(big)
 
 
+def sample_users(data: InteractionMatrix) -> int:
+    """Users in the calibration sample: SAMPLE_USERS, or one in SAMPLE_FRACTION of a larger dataset."""
+    n = data.matrix.shape[0]
+    return min(n, max(SAMPLE_USERS, n // SAMPLE_FRACTION))
+
+
 def _sample(data: InteractionMatrix, size: int, seed: int = 0) -> tuple[sp.csr_matrix, sp.csr_matrix]:
     """``size`` random users (all items; the smaller sample is part of the larger), split
     80/20 into train / held-out."""
@@ -136,45 +152,73 @@ def _sample(data: InteractionMatrix, size: int, seed: int = 0) -> tuple[sp.csr_m
 
 
 def calibrate(method: str, params: dict[str, Any], data: InteractionMatrix) -> Calibration:
-    """Time ``method`` with ``params`` on a sample of ``data`` on one thread (see module doc)."""
+    """Time ``method`` with ``params`` on a sample of ``data`` on one thread (see module doc);
+    where the sample predicts that probing every user costs at most ``FULL_PROBE_SECONDS``, the
+    epochs are timed again on every user (caches make a sample faster per positive: FAWMF's
+    epoch on the Douban-size preset took 4x what a one-in-eight sample predicted)."""
     import numba
     from threadpoolctl import threadpool_limits
 
-    train, held_out = _sample(data, min(SAMPLE_USERS, data.matrix.shape[0]))
     names = set(model_class(method).param_names())
     params = {k: v for k, v in params.items() if k in names}
     previous = numba.get_num_threads()
     numba.set_num_threads(1)
     try:
         with threadpool_limits(1):
-            def timed(epochs: int, matrix: sp.csr_matrix = train):
-                model = make_model(method, **({**params, "epochs": epochs} if "epochs" in names else params))
-                start = time.process_time()
-                model.fit(matrix)
-                return time.process_time() - start, model
-
-            timed(1)  # compile and warm caches
-            first, _ = timed(1)
-            small_users = small_positives = 0
-            small_epoch = 0.0
-            if "epochs" in names:
-                longer, model = timed(1 + PROBE_EPOCHS)
-                per_epoch = max(longer - first, 0.0) / PROBE_EPOCHS
-                if method in TERMS and len(TERMS[method](1, 1, 1, params)) == 2 and train.shape[0] >= 200:
-                    small, _ = _sample(data, train.shape[0] // 2)
-                    small_first, _ = timed(1, small)
-                    small_longer, _ = timed(1 + PROBE_EPOCHS, small)
-                    small_epoch = max(small_longer - small_first, 0.0) / PROBE_EPOCHS
-                    small_users, small_positives = small.shape[0], int(small.nnz)
-            else:
-                (per_epoch, model), first = timed(1), 0.0
-            evaluate(lambda users: model.score(users), train, held_out, cutoffs=(5, 10, 20))  # compile
-            start = time.process_time()
-            evaluate(lambda users: model.score(users), train, held_out, cutoffs=(5, 10, 20))
-            evaluated = int((np.diff(held_out.indptr) > 0).sum())
-            eval_rate = (time.process_time() - start) / max(1, evaluated * train.shape[1])
+            calibration = _probe(method, params, names, data, sample_users(data))
+            n, m = data.matrix.shape
+            if "epochs" in names and calibration.users < n:
+                full_epoch = scaled_epoch_seconds(method, calibration, n, m, int(0.8 * data.matrix.nnz), params)
+                if full_epoch * 3 * (2 + PROBE_EPOCHS) <= FULL_PROBE_SECONDS:  # all users, then half of them
+                    every_user = _probe(method, params, names, data, n, evaluate_too=False)
+                    calibration = Calibration(**{**vars(every_user), "eval_seconds_per_user_item":
+                                                 calibration.eval_seconds_per_user_item})
     finally:
         numba.set_num_threads(previous)
+    return calibration
+
+
+def _probe(method: str, params: dict[str, Any], names: set[str], data: InteractionMatrix, users: int,
+           evaluate_too: bool = True) -> Calibration:
+    """The timings of :func:`calibrate` on a sample of ``users`` users (the caller limits threads)."""
+    train, held_out = _sample(data, users)
+
+    def timed(epochs: int, matrix: sp.csr_matrix = train):
+        model = make_model(method, **({**params, "epochs": epochs} if "epochs" in names else params))
+        start = time.process_time()
+        model.fit(matrix)
+        return time.process_time() - start, model
+
+    def probe(matrix: sp.csr_matrix, first: float):
+        """Seconds per epoch from t(1 + P) - t(1), P grown until that difference is at least
+        PROBE_SECONDS (or P reaches MAX_PROBE_EPOCHS); returns it and the model."""
+        epochs = PROBE_EPOCHS
+        while True:
+            longer, model = timed(1 + epochs, matrix)
+            spent = longer - first
+            if spent >= PROBE_SECONDS or epochs >= MAX_PROBE_EPOCHS:
+                return max(spent, 0.0) / epochs, model
+            epochs = min(MAX_PROBE_EPOCHS, max(2 * epochs, int(np.ceil(epochs * PROBE_SECONDS / max(spent, 1e-3)))))
+
+    timed(1)  # compile and warm caches
+    first, _ = timed(1)
+    small_users = small_positives = 0
+    small_epoch = 0.0
+    if "epochs" in names:
+        per_epoch, model = probe(train, first)
+        if method in TERMS and len(TERMS[method](1, 1, 1, params)) == 2 and train.shape[0] >= 200:
+            small, _ = _sample(data, train.shape[0] // 2)
+            small_epoch, _ = probe(small, timed(1, small)[0])
+            small_users, small_positives = small.shape[0], int(small.nnz)
+    else:
+        (per_epoch, model), first = timed(1), 0.0
+    eval_rate = 0.0
+    if evaluate_too:
+        evaluate(lambda users: model.score(users), train, held_out, cutoffs=(5, 10, 20))  # compile
+        start = time.process_time()
+        evaluate(lambda users: model.score(users), train, held_out, cutoffs=(5, 10, 20))
+        evaluated = int((np.diff(held_out.indptr) > 0).sum())
+        eval_rate = (time.process_time() - start) / max(1, evaluated * train.shape[1])
     return Calibration(train.shape[0], train.shape[1], int(train.nnz), max(first - per_epoch, 0.0), per_epoch,
                        eval_rate, small_users, small_positives, small_epoch)
 
@@ -204,7 +248,7 @@ class CostModel:
         entry = self.cache["entries"].get(key)
         if entry is None:
             log.info("calibrating %s on %s (a %d-user sample, one thread)", unit.method, data.name,
-                     min(SAMPLE_USERS, data.matrix.shape[0]))
+                     sample_users(data))
             entry = vars(calibrate(unit.method, params, data))
             self.cache["entries"][key] = entry
             self._save()
