@@ -165,10 +165,15 @@ def test_finals_are_submitted_as_soon_as_their_own_tuning_is_done(tmp_path, smal
     run_benchmark(_settings(small_config, jobs=jobs), ResultStore(tmp_path / "store"))
     events = _events(caplog)
     submitted = [e.split()[1] for e in events if e.startswith("submit ")]
-    # the next unit submitted after ItemPop's (only) grid point is done is its first fold, ahead of
-    # every grid point still waiting (deterministic: the queue, not the timing, decides)
-    tuned = next(i for i, e in enumerate(events) if "done synthetic/itempop/tune/fold0" in e)
-    assert next(e for e in events[tuned:] if e.startswith("submit ")) == "submit synthetic/itempop/final/fold0"
+    # once a method's grid is done, its folds are queued ahead of every grid point still waiting:
+    # no tuning unit is submitted before all of them (the queue decides, whichever grid finishes
+    # first; with two slots FAWMF's may outrun ItemPop's)
+    for method in ("itempop", "fawmf"):
+        tuned = max(i for i, e in enumerate(events) if f"done synthetic/{method}/tune/" in e)
+        later = [e.split()[1] for e in events[tuned:] if e.startswith("submit ")]
+        finals = [i for i, unit in enumerate(later) if unit.startswith(f"synthetic/{method}/final/")]
+        assert len(finals) == 3
+        assert not any("/tune/" in unit for unit in later[:max(finals)])
     if jobs == 1:  # one slot: itempop's folds overtake FAWMF's waiting grid points
         first_final = events.index("submit synthetic/itempop/final/fold0")
         last_tune = max(i for i, e in enumerate(events) if "done synthetic/fawmf/tune/fold0" in e)
