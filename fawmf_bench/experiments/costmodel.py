@@ -37,6 +37,7 @@ stop early, so its E is the configured maximum and the estimate an upper bound.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -63,6 +64,7 @@ PROBE_SECONDS = 0.5  # a probe shorter than this is timer and setup noise: it is
 MAX_PROBE_EPOCHS = 64
 FULL_PROBE_SECONDS = 180.0  # time the epochs on every user when that costs at most this
 VALIDATION_FRACTION = 0.1  # make_splits' default carve-out
+HELD_OUT_FRACTION = 0.2  # of a calibration sample's positives, for its evaluation
 CACHE_VERSION = 5  # 2: CPU time instead of wall time; 3: two samples; 4: probes of >= PROBE_SECONDS,
 #                    larger samples; 5: every user where that is cheap
 #: parameters that change the work of an epoch (the others, rates and penalties, do not)
@@ -142,7 +144,7 @@ def _sample(data: InteractionMatrix, size: int, seed: int = 0) -> tuple[sp.csr_m
     rng = np.random.default_rng(seed)
     users = np.sort(rng.permutation(matrix.shape[0])[:size])
     sample = matrix[users].tocoo()
-    held = rng.random(sample.nnz) < 0.2
+    held = rng.random(sample.nnz) < HELD_OUT_FRACTION
     shape = sample.shape
 
     def part(mask: np.ndarray) -> sp.csr_matrix:
@@ -168,11 +170,13 @@ def calibrate(method: str, params: dict[str, Any], data: InteractionMatrix) -> C
             calibration = _probe(method, params, names, data, sample_users(data))
             n, m = data.matrix.shape
             if "epochs" in names and calibration.users < n:
-                full_epoch = scaled_epoch_seconds(method, calibration, n, m, int(0.8 * data.matrix.nnz), params)
-                if full_epoch * 3 * (2 + PROBE_EPOCHS) <= FULL_PROBE_SECONDS:  # all users, then half of them
+                positives = int((1 - HELD_OUT_FRACTION) * data.matrix.nnz)
+                full_epoch = scaled_epoch_seconds(method, calibration, n, m, positives, params)
+                # the fits of a probe on all users and on half of them: about 3 (2 + P) epochs of all users
+                if full_epoch * 3 * (2 + PROBE_EPOCHS) <= FULL_PROBE_SECONDS:
                     every_user = _probe(method, params, names, data, n, evaluate_too=False)
-                    calibration = Calibration(**{**vars(every_user), "eval_seconds_per_user_item":
-                                                 calibration.eval_seconds_per_user_item})
+                    calibration = dataclasses.replace(
+                        every_user, eval_seconds_per_user_item=calibration.eval_seconds_per_user_item)
     finally:
         numba.set_num_threads(previous)
     return calibration

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -181,7 +179,7 @@ time.sleep(120)
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_local_cluster_workers_and_fork_server_exit_when_the_parent_is_killed():
-    from tests.experiments.test_runner import _alive, _children
+    from tests.experiments.test_runner import _children, assert_no_orphans_after_kill
 
     parent = subprocess.Popen([sys.executable, "-c", _ORPHAN_SCRIPT], stdout=subprocess.PIPE, text=True,
                               env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
@@ -191,9 +189,4 @@ def test_local_cluster_workers_and_fork_server_exit_when_the_parent_is_killed():
         frontier = set().union(*(_children(p) for p in frontier)) - descendants
         descendants |= frontier
     assert len(workers) == 2 and workers <= descendants    # the workers (forked from the fork server)
-    parent.send_signal(signal.SIGKILL)
-    parent.wait()
-    deadline = time.time() + 20
-    while time.time() < deadline and any(_alive(p) for p in descendants):
-        time.sleep(0.2)
-    assert not [p for p in descendants if _alive(p)], "orphans left after kill -9 of the parent"
+    assert_no_orphans_after_kill(parent, descendants)

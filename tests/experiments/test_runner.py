@@ -235,9 +235,14 @@ def test_pool_workers_and_resource_tracker_exit_when_the_parent_is_killed():
     workers = {int(p) for p in parent.stdout.readline().split()}
     children = _children(parent.pid)
     assert len(workers) == 2 and workers <= children       # the two workers (and the resource tracker)
+    assert_no_orphans_after_kill(parent, children)
+
+
+def assert_no_orphans_after_kill(parent: subprocess.Popen, processes: set[int], seconds: float = 20) -> None:
+    """SIGKILL ``parent``; every one of ``processes`` must be gone within ``seconds``."""
     parent.send_signal(signal.SIGKILL)
     parent.wait()
-    deadline = time.time() + 20
-    while time.time() < deadline and any(_alive(p) for p in children):
+    deadline = time.time() + seconds
+    while time.time() < deadline and any(_alive(p) for p in processes):
         time.sleep(0.2)
-    assert not [p for p in children if _alive(p)], "orphans left after kill -9 of the parent"
+    assert not [p for p in processes if _alive(p)], "orphans left after kill -9 of the parent"

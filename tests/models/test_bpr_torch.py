@@ -12,14 +12,13 @@ import scipy.sparse as sp
 torch = pytest.importorskip("torch")
 
 from fawmf_bench.data.synthetic import generate  # noqa: E402
-from fawmf_bench.evaluation import evaluate  # noqa: E402
 from fawmf_bench.models import bpr as bpr_module  # noqa: E402
-from fawmf_bench.models.base import Scorer  # noqa: E402
 from fawmf_bench.models.bpr import BPR  # noqa: E402
 from fawmf_bench.models.devices import DeviceOutOfMemory  # noqa: E402
 from fawmf_bench.models._torch import bpr as torch_bpr  # noqa: E402
 from fawmf_bench.models._torch._sparse import DeviceCSR  # noqa: E402
 from fawmf_bench.testing import check_recommender, tiny_matrix  # noqa: E402
+from tests.models.device_agreement import cpu_and_device_fits  # noqa: E402
 from tests.models.finite_differences import central_differences  # noqa: E402
 
 REG = 0.03
@@ -83,8 +82,11 @@ def synthetic() -> sp.csr_matrix:
 
 def test_batch_gradient_equals_finite_differences():
     params, users, positives, negatives = _problem()
-    loss, ascent = torch_bpr.bpr_batch_ascent(_tensors(params), *(torch.from_numpy(a) for a in
-                                              (users, positives, negatives)), REG)
+    # a step at learning rate 1 adds the batch objective's gradient to the parameters
+    stepped = _tensors(params)
+    loss = float(torch_bpr.bpr_minibatch_step(stepped, *(torch.from_numpy(a) for a in (users, positives, negatives)),
+                                              1.0, REG))
+    ascent = {key: stepped[key] - torch.from_numpy(value) for key, value in params.items()}
     assert loss == pytest.approx(-_objective(params, users, positives, negatives, reg=0.0), rel=1e-12)
     numeric = central_differences(lambda p: _objective(p, users, positives, negatives), params)
     for key in params:
@@ -180,22 +182,8 @@ def test_contract_on_torch_cpu():
 
 def test_a_short_fit_matches_the_numba_path(synthetic):
     """Different learners (synchronous mini-batches vs Hogwild): Pre@5 within 10% relative."""
-    import numba
-
-    rows, cols = synthetic.nonzero()
-    held = np.random.default_rng(0).random(rows.size) < 0.2
-    train = sp.csr_matrix((np.ones((~held).sum()), (rows[~held], cols[~held])), shape=synthetic.shape)
-    test = sp.csr_matrix((np.ones(held.sum()), (rows[held], cols[held])), shape=synthetic.shape)
-    common = dict(factors=8, epochs=30, learning_rate=0.05)
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        cpu = BPR(**common).fit(train)
-    finally:
-        numba.set_num_threads(before)
-    dev = BPR(**common, device="torch-cpu").fit(train)
-    pre_cpu = evaluate(Scorer(cpu, "preference"), train, test, cutoffs=(5,)).means["pre@5"]
-    pre_dev = evaluate(Scorer(dev, "preference"), train, test, cutoffs=(5,)).means["pre@5"]
+    cpu, dev, pre_cpu, pre_dev = cpu_and_device_fits(
+        lambda **device: BPR(factors=8, epochs=30, learning_rate=0.05, **device), synthetic)
     print(f"BPR synthetic small, 30 epochs: Pre@5 cpu {pre_cpu:.4f} torch-cpu {pre_dev:.4f}; "
           f"loss cpu {cpu.trace_[-1]['loss']:.4f} torch-cpu {dev.trace_[-1]['loss']:.4f}")
     assert pre_dev == pytest.approx(pre_cpu, rel=0.10)

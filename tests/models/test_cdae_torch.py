@@ -12,15 +12,14 @@ import scipy.sparse as sp
 torch = pytest.importorskip("torch")
 
 from fawmf_bench.data.synthetic import generate  # noqa: E402
-from fawmf_bench.evaluation import evaluate  # noqa: E402
 from fawmf_bench.models import cdae as cdae_module  # noqa: E402
 from fawmf_bench.models._kernels.cdae import user_step  # noqa: E402
-from fawmf_bench.models.base import Scorer  # noqa: E402
 from fawmf_bench.models.cdae import CDAE  # noqa: E402
 from fawmf_bench.models.devices import DeviceOutOfMemory  # noqa: E402
 from fawmf_bench.models._torch import cdae as torch_cdae  # noqa: E402
 from fawmf_bench.models._torch._sparse import DeviceCSR  # noqa: E402
 from fawmf_bench.testing import CHECKS, check_save_load_round_trip, tiny_matrix  # noqa: E402
+from tests.models.device_agreement import cpu_and_device_fits  # noqa: E402
 from tests.models.finite_differences import central_differences  # noqa: E402
 
 NAMES = torch_cdae.PARAMETER_NAMES
@@ -236,23 +235,8 @@ def test_a_short_fit_matches_the_numba_path():
     """Different learners (one summed AdaGrad step per 32 users vs per-user Hogwild steps) after
     the default 50 epochs (the batches need more epochs; 1000 users make 32 steps an epoch):
     Pre@5 within 10% relative."""
-    import numba
-
-    matrix = generate("small", seed=0)[0].matrix
-    rows, cols = matrix.nonzero()
-    held = np.random.default_rng(0).random(rows.size) < 0.2
-    train = sp.csr_matrix((np.ones((~held).sum()), (rows[~held], cols[~held])), shape=matrix.shape)
-    test = sp.csr_matrix((np.ones(held.sum()), (rows[held], cols[held])), shape=matrix.shape)
-    common = dict(factors=8, epochs=50)
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        cpu = CDAE(**common).fit(train)
-    finally:
-        numba.set_num_threads(before)
-    dev = CDAE(**common, device="torch-cpu", batch_size=32).fit(train)
-    pre_cpu = evaluate(Scorer(cpu, "preference"), train, test, cutoffs=(5,)).means["pre@5"]
-    pre_dev = evaluate(Scorer(dev, "preference"), train, test, cutoffs=(5,)).means["pre@5"]
+    cpu, dev, pre_cpu, pre_dev = cpu_and_device_fits(lambda **device: CDAE(factors=8, epochs=50, **device),
+                                                     generate("small", seed=0)[0].matrix, batch_size=32)
     print(f"CDAE synthetic small, 50 epochs, batch 32: Pre@5 cpu {pre_cpu:.4f} torch-cpu {pre_dev:.4f}; "
           f"loss cpu {cpu.trace_[-1]['loss']:.4f} torch-cpu {dev.trace_[-1]['loss']:.4f}")
     assert pre_dev == pytest.approx(pre_cpu, rel=0.10)

@@ -63,21 +63,6 @@ def bpr_sample_terms(params: dict[str, torch.Tensor], users: torch.Tensor, posit
     return F.softplus(-x), terms
 
 
-def bpr_batch_ascent(params: dict[str, torch.Tensor], users: torch.Tensor, positives: torch.Tensor,
-                     negatives: torch.Tensor, regularization: float, update_bias: bool = True
-                     ) -> tuple[float, dict[str, torch.Tensor]]:
-    """(sum of -ln sigmoid(x_uij), the gradient of the batch objective
-    sum_s [ln sigmoid(x_s) - reg/2 (...)] as dense arrays shaped like the parameters)."""
-    loss, terms = bpr_sample_terms(params, users, positives, negatives, regularization)
-    ascent = {key: torch.zeros_like(value) for key, value in params.items()}
-    ascent["user_factors"].index_add_(0, users, terms["user"])
-    ascent["item_factors"].index_add_(0, positives, terms["positive"]).index_add_(0, negatives, terms["negative"])
-    if update_bias:
-        ascent["item_bias"].index_add_(0, positives, terms["positive_bias"])
-        ascent["item_bias"].index_add_(0, negatives, terms["negative_bias"])
-    return float(loss.sum()), ascent
-
-
 def bpr_minibatch_step(params: dict[str, torch.Tensor], users: torch.Tensor, positives: torch.Tensor,
                        negatives: torch.Tensor, learning_rate: float, regularization: float,
                        update_bias: bool = True) -> torch.Tensor:
