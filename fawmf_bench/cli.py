@@ -315,7 +315,7 @@ def run(ctx: click.Context, experiment: str, epochs: int | None, every: int, k_v
     (convergence and communities use the paper protocol's 80/20 split, k-sweep the cv
     protocol's fold 0); draw the figures with `fawmf-bench report`.
     """
-    from .data import load_dataset
+    from .data import load_dataset, require_dataset
     from .experiments.executors import ExecutorError
     from .experiments.runner import RunFailed, run_benchmark, start_executor
     from .experiments.store import ResultStore
@@ -331,6 +331,8 @@ def run(ctx: click.Context, experiment: str, epochs: int | None, every: int, k_v
                                o["home"], epochs, every, k_values)
         return
     settings = _bench_settings(ctx, **_shared(options))
+    for name in settings.datasets:  # unknown or not downloaded: one line, before anything starts
+        _data_errors(lambda: require_dataset(name, home=settings.data_home))
     store = ResultStore(out / "store")
     _log_to_store(store.root)
     try:

@@ -44,12 +44,24 @@ def load_dataset(name: str, home: Path | None = None) -> InteractionMatrix:
         return _generate(spec)
     data = cache.load(data_home(home), spec.name)
     if data is None:
-        raise DatasetNotDownloaded(
-            f"dataset {spec.name!r} is not in the cache {data_home(home)}; run "
-            f"`fawmf-bench download {spec.name}` (or `fawmf-bench download {spec.name} --from PATH` "
-            f"with a local copy, or set {MIRROR_ENV})"
-        )
+        raise _not_downloaded(spec, home)
     return data
+
+
+def require_dataset(name: str, home: Path | None = None) -> None:
+    """Raise what :func:`load_dataset` would for an unknown or absent dataset, without loading
+    it (a cheap check before starting work; a corrupt cache is found when it is loaded)."""
+    spec = dataset_spec(name)
+    if not spec.is_synthetic and not cache.cache_path(data_home(home), spec.name).exists():
+        raise _not_downloaded(spec, home)
+
+
+def _not_downloaded(spec: DatasetSpec, home: Path | None) -> DatasetNotDownloaded:
+    return DatasetNotDownloaded(
+        f"dataset {spec.name!r} is not in the cache {data_home(home)}; run "
+        f"`fawmf-bench download {spec.name}` (or `fawmf-bench download {spec.name} --from PATH` "
+        f"with a local copy, or set {MIRROR_ENV})"
+    )
 
 
 def _locate(spec: DatasetSpec, source: Path | None, home: Path, force: bool, progress: bool) -> Artifact:

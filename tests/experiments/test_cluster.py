@@ -190,3 +190,14 @@ def test_local_cluster_workers_and_fork_server_exit_when_the_parent_is_killed():
         descendants |= frontier
     assert len(workers) == 2 and workers <= descendants    # the workers (forked from the fork server)
     assert_no_orphans_after_kill(parent, descendants)
+
+
+def test_a_dataset_not_downloaded_stops_before_any_cluster_starts(tmp_path, monkeypatch):
+    monkeypatch.setenv("FAWMF_BENCH_HOME", str(tmp_path / "empty-home"))
+    monkeypatch.delenv("FAWMF_BENCH_MIRROR", raising=False)
+    started = []
+    monkeypatch.setattr(executors.DaskExecutor, "_start_local", lambda *args: started.append(args))
+    result = CliRunner().invoke(cli, ["run", "--dataset", "ml-1m", "--out", str(tmp_path / "out"),
+                                      "--cluster", "local:2"])
+    assert result.exit_code == 2 and "is not in the cache" in result.output
+    assert not started
